@@ -1,0 +1,1 @@
+"""The HTTP edge: authentication, request context, size limits, errors and health."""

@@ -1,0 +1,144 @@
+"""Errors as RFC 9457 `application/problem+json`.
+
+Client faults (4xx) say precisely what to fix, down to the field. Server faults (5xx) say only
+what happened and the request id to quote: never a stack trace, exception text or input value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException
+
+from ..llm.errors import InvalidModelOutputError, ModelUnavailableError
+
+MEDIA_TYPE = "application/problem+json"
+MODEL_RETRY_AFTER_SECONDS = 10
+
+
+class FieldError(BaseModel):
+    """One invalid field: where it is and what is wrong with it."""
+
+    location: str
+    pointer: str
+    detail: str
+    type: str
+
+
+class Problem(BaseModel):
+    """The body of every error response."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "model": Problem,
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+PROBLEM_RESPONSES = _documented(400, 401, 413, 422, 500, 502, 503)
+"""OpenAPI documentation of the problems a model-backed route can return."""
+
+
+def problem_response(
+    status: int,
+    *,
+    request_id: str | None,
+    instance: str | None,
+    detail: str | None = None,
+    errors: Sequence[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """Build a problem response; `title` is always the standard reason phrase."""
+    problem = Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=instance,
+        request_id=request_id,
+        errors=list(errors) if errors is not None else None,
+    )
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=dict(headers) if headers else None,
+    )
+
+
+def _from_request(request: Request, status: int, **kwargs: Any) -> JSONResponse:
+    return problem_response(
+        status,
+        request_id=getattr(request.state, "request_id", None),
+        instance=request.url.path,
+        **kwargs,
+    )
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
+    return _from_request(request, exc.status_code, detail=detail, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    raw: Sequence[Mapping[str, Any]] = exc.errors()
+    if any(error["type"] == "json_invalid" for error in raw):
+        return _from_request(request, 400, detail="The request body is not valid JSON.")
+    errors = [_field_error(error) for error in raw]
+    return _from_request(
+        request, 422, detail="The request has invalid or missing fields.", errors=errors
+    )
+
+
+def _field_error(error: Mapping[str, Any]) -> FieldError:
+    location, *path = [str(part) for part in error["loc"]] or ["body"]
+    return FieldError(
+        location=location,
+        pointer="#/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in path),
+        detail=str(error["msg"]),
+        type=str(error["type"]),
+    )
+
+
+async def _model_unavailable(request: Request, exc: ModelUnavailableError) -> JSONResponse:
+    return _from_request(
+        request,
+        503,
+        detail="No model could answer right now. Retry later.",
+        headers={"Retry-After": str(MODEL_RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _invalid_model_output(request: Request, exc: InvalidModelOutputError) -> JSONResponse:
+    return _from_request(request, 502, detail="The model's answer could not be used.")
+
+
+ExceptionHandler = Callable[[Request, Any], Coroutine[Any, Any, Response]]
+
+PROBLEM_HANDLERS: Mapping[int | type[Exception], ExceptionHandler] = {
+    HTTPException: _http_error,
+    RequestValidationError: _validation_error,
+    ModelUnavailableError: _model_unavailable,
+    InvalidModelOutputError: _invalid_model_output,
+}
+"""Exception handlers that render every handled error as a problem document."""

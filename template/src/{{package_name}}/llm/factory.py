@@ -1,0 +1,25 @@
+"""Build a `Model` from a `provider:model` string."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .classical import PROVIDER as CLASSICAL
+from .classical import ClassicalModel, Rules
+from .errors import ModelConfigurationError
+from .port import Model
+
+CLASSICAL_MODELS = frozenset({"keywords"})
+
+
+def build_model(spec: str, classical_rules: Mapping[str, Rules]) -> Model:
+    """Return the model `spec` names, or raise `ModelConfigurationError` saying why not."""
+    provider, separator, model_name = spec.partition(":")
+    if not separator or not model_name:
+        raise ModelConfigurationError(f"{spec!r} is not a provider:model string")
+    if provider == CLASSICAL:
+        if model_name not in CLASSICAL_MODELS:
+            known = ", ".join(sorted(CLASSICAL_MODELS))
+            raise ModelConfigurationError(f"unknown classical model {model_name!r}; known: {known}")
+        return ClassicalModel(model_name, classical_rules)
+    raise ModelConfigurationError(f"unknown provider {provider!r} in {spec!r}; known: {CLASSICAL}")

@@ -1,0 +1,1 @@
+"""Ticket triage: the reference feature every other feature copies."""

@@ -1,0 +1,53 @@
+"""The shapes of a triage request, the model's answer and the API response.
+
+All three forbid unknown fields and lax coercions, so a client or a model that sends something
+unexpected gets a clear validation error instead of a silently guessed value.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..llm.port import OutputSchema
+
+Category = Literal["billing", "technical", "account", "feature_request", "other"]
+Priority = Literal["low", "normal", "high", "urgent"]
+
+MAX_SUBJECT_CHARS = 300
+MAX_BODY_CHARS = 20_000
+MAX_SUMMARY_CHARS = 300
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class TriageRequest(BaseModel):
+    """A support ticket to triage."""
+
+    model_config = _STRICT
+
+    subject: Annotated[str, Field(min_length=1, max_length=MAX_SUBJECT_CHARS, pattern=r"\S")]
+    body: Annotated[str, Field(max_length=MAX_BODY_CHARS)]
+
+
+class TriageResult(BaseModel):
+    """What the model must answer; its JSON schema is sent with every request."""
+
+    model_config = _STRICT
+
+    category: Category
+    priority: Priority
+    summary: Annotated[str, Field(min_length=1, max_length=MAX_SUMMARY_CHARS)]
+    needs_human: bool
+    confidence: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+TRIAGE_OUTPUT = OutputSchema(name="triage_result", json_schema=TriageResult.model_json_schema())
+
+
+class TriageResponse(TriageResult):
+    """The API answer: the triage result plus what produced it."""
+
+    model: Annotated[str, Field(description="The provider:model that answered.")]
+    prompt_version: Annotated[str, Field(description="The prompt used, as name@version.")]

@@ -1,0 +1,47 @@
+"""The template repository itself: its CI workflow, its entry points and its docs agree."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import yaml
+
+from .helpers import TEMPLATE_ROOT, run
+
+
+def _readme_commands() -> list[str]:
+    readme = (TEMPLATE_ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```sh\n(.+?)\n```", readme)
+
+
+def test_readme_opens_with_the_two_setup_commands() -> None:
+    generate, test = _readme_commands()[:2]
+    assert "copier copy --trust --defaults" in generate
+    assert generate.rstrip().endswith("serve")
+    assert test == "pip install uv && uv run --locked pytest"
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    test_command = _readme_commands()[1]
+    ci_lines = (TEMPLATE_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert test_command in ci_lines
+    workflow = yaml.safe_load((TEMPLATE_ROOT / ".github/workflows/tests.yml").read_text())
+    steps = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    assert test_command in steps
+
+
+def test_template_workflow_passes_actionlint_and_zizmor() -> None:
+    workflow = str(TEMPLATE_ROOT / ".github" / "workflows" / "tests.yml")
+    for tool in ("actionlint", "zizmor"):
+        assert shutil.which(tool), f"{tool} missing from the test environment"
+    run(["actionlint", workflow], cwd=TEMPLATE_ROOT)
+    run(["zizmor", "--offline", workflow], cwd=TEMPLATE_ROOT)
+
+
+def test_every_question_is_documented() -> None:
+    questions = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    asked = [name for name, spec in questions.items() if not name.startswith("_")]
+    asked.remove("reserved_module_names")
+    documented = (TEMPLATE_ROOT / "docs" / "questions.md").read_text(encoding="utf-8")
+    assert [name for name in asked if f"`{name}`" not in documented] == []

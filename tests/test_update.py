@@ -1,0 +1,127 @@
+"""`copier update` carries template changes into a project the team has already changed.
+
+A temporary git copy of the template gets two tagged versions; a project generated at the first
+and edited locally is updated to the second.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import IGNORED
+from .helpers import (
+    clean_env,
+    copier,
+    generate,
+    git_init_commit,
+    git_status,
+    python_interpreter,
+    run,
+)
+
+RUNBOOK = "template/docs/runbook.md.jinja"
+TEAM_NOTE = "\n## Team notes\n\nOn-call rota lives in the team wiki.\n"
+TEMPLATE_V2_SECTION = "\n## Template v2\n\nAdded by the second template version.\n"
+
+
+@pytest.fixture
+def template_repo(tmp_path: Path) -> Path:
+    """A git copy of the template's working tree, tagged v1.0.0."""
+    repo = tmp_path / "template"
+    shutil.copytree(Path(__file__).resolve().parents[1], repo, ignore=IGNORED)
+    git_init_commit(repo, "v1")
+    run(["git", "tag", "v1.0.0"], cwd=repo)
+    return repo
+
+
+def _release_v2(repo: Path, path: str, old: str, new: str) -> None:
+    target = repo / path
+    text = target.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    git_init_commit(repo, "v2")
+    run(["git", "tag", "v2.0.0"], cwd=repo)
+
+
+@pytest.fixture
+def project(template_repo: Path, tmp_path: Path) -> Path:
+    env = clean_env(python_interpreter("3.11"))
+    path = generate(tmp_path / "service", {}, template=template_repo, vcs_ref="v1.0.0", env=env)
+    git_init_commit(path)
+    return path
+
+
+def _update(project: Path) -> None:
+    copier(
+        "update",
+        "--trust",
+        "--defaults",
+        "--quiet",
+        "--vcs-ref=v2.0.0",
+        cwd=project,
+        env=clean_env(python_interpreter("3.11")),
+    )
+
+
+@pytest.mark.xdist_group("update")
+def test_update_keeps_local_edits_and_applies_template_changes(
+    template_repo: Path, project: Path
+) -> None:
+    # The team edits generated files and adds its own.
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + TEAM_NOTE)
+    threshold = project / ".env.example"
+    threshold.write_text(threshold.read_text().replace("THRESHOLD=0.6", "THRESHOLD=0.7"))
+    (project / "tests" / "test_team.py").write_text(
+        '"""A test the team added."""\n\n\ndef test_team_invariant() -> None:\n'
+        "    assert 2 + 2 == 4\n"
+    )
+    git_init_commit(project, "Team edits")
+    env_file = (project / ".env").read_text()
+
+    # The template ships a second version touching the runbook.
+    _release_v2(template_repo, RUNBOOK, "\n## Restart\n", TEMPLATE_V2_SECTION + "\n## Restart\n")
+    _update(project)
+
+    assert TEAM_NOTE in readme.read_text()
+    assert "THRESHOLD=0.7" in threshold.read_text()
+    assert (project / "tests" / "test_team.py").exists()
+    assert TEMPLATE_V2_SECTION in (project / "docs" / "runbook.md").read_text()
+    assert (project / ".env").read_text() == env_file, ".env is the team's: never rewritten"
+    assert "_commit: v2.0.0" in (project / ".copier-answers.yml").read_text()
+    assert not list(project.rglob("*.rej"))
+    assert "<<<<<<<" not in run(["git", "diff"], cwd=project).stdout
+
+    env = clean_env(python_interpreter("3.11"))
+    run(["uv", "sync", "--locked"], cwd=project, env=env)
+    result = run(
+        ["uv", "run", "--locked", "pytest", "-v", "-p", "no:cacheprovider"], cwd=project, env=env
+    )
+    assert "tests/test_team.py::test_team_invariant PASSED" in result.stdout
+
+
+@pytest.mark.xdist_group("update")
+def test_conflicting_edits_are_marked_and_fail_the_projects_checks(
+    template_repo: Path, project: Path
+) -> None:
+    runbook = project / "docs" / "runbook.md"
+    original = "## Restart\n"
+    runbook.write_text(runbook.read_text().replace(original, "## Restarting safely\n", 1))
+    git_init_commit(project, "Team renames a section")
+
+    _release_v2(template_repo, RUNBOOK, "\n## Restart\n", "\n## Restarts and redeploys\n")
+    _update(project)
+
+    assert "<<<<<<<" in runbook.read_text()
+    assert git_status(project) != ""
+    env = clean_env(python_interpreter("3.11"))
+    run(["uv", "sync", "--locked"], cwd=project, env=env)
+    with pytest.raises(AssertionError, match="check for merge conflict markers"):
+        run(
+            ["uv", "run", "--locked", "pre-commit", "run", "check-merge-conflict", "--all-files"],
+            cwd=project,
+            env=env,
+        )

@@ -1,0 +1,252 @@
+"""Generate a matrix of answer sets and prove each generated service builds, passes and serves.
+
+Each variant runs on one xdist worker (`xdist_group`), so its project is generated and
+installed once and every check below reuses it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .helpers import clean_env, generate, git_init_commit, git_status, python_interpreter, run
+
+PROVIDERS = ("openai", "openai_compatible", "anthropic")
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "classical-only-py312": {"python_version": "3.12", "providers": []},
+    "openai-py313": {
+        "python_version": "3.13",
+        "providers": ["openai"],
+        "project_name": "Ticket Router",
+        "license": "Proprietary",
+    },
+    "compatible-py312": {
+        "python_version": "3.12",
+        "providers": ["openai_compatible"],
+        "package_name": "router_core",
+    },
+    "anthropic-py311": {
+        "python_version": "3.11",
+        "providers": ["anthropic"],
+        "license": "BSD-3-Clause",
+    },
+}
+
+COPIER_VARIABLES = (
+    "project_name",
+    "project_slug",
+    "package_name",
+    "description",
+    "author_name",
+    "author_email",
+    "python_version",
+    "providers",
+    "license",
+    "_copier",
+)
+UNRENDERED = re.compile(r"\{[{%]-?[^}]*\b(" + "|".join(COPIER_VARIABLES) + r")")
+SERVICE_START_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Project:
+    path: Path
+    answers: dict[str, Any]
+    env: dict[str, str]
+
+    def uv_run(self, *command: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return run(
+            ["uv", "run", "--locked", *command], cwd=self.path, env=self.env, timeout=timeout
+        )
+
+    def files(self) -> list[Path]:
+        listed = run(["git", "ls-files"], cwd=self.path).stdout.splitlines()
+        return [self.path / name for name in listed]
+
+
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(name, marks=pytest.mark.xdist_group(name)) for name in VARIANTS],
+)
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    name: str = request.param
+    overrides = VARIANTS[name]
+    python = python_interpreter(overrides.get("python_version", "3.11"))
+    env = clean_env(python)
+    path = generate(tmp_path_factory.mktemp(name) / "service", overrides, env=env)
+    answers = yaml.safe_load((path / ".copier-answers.yml").read_text(encoding="utf-8"))
+    git_init_commit(path)
+    run(["uv", "sync", "--locked"], cwd=path, env=env)
+    return Project(path=path, answers=answers, env=env)
+
+
+def test_answers_are_recorded_without_secrets(project: Project) -> None:
+    answers_file = (project.path / ".copier-answers.yml").read_text(encoding="utf-8")
+    env_file = (project.path / ".env").read_text(encoding="utf-8")
+    (key,) = re.findall(r"_API_KEYS=dev:(\S+)", env_file)
+    assert len(key) >= 32
+    assert key not in answers_file
+    assert "_commit" in project.answers
+    run(["git", "check-ignore", "-q", ".env"], cwd=project.path)
+
+
+def test_format_is_clean(project: Project) -> None:
+    project.uv_run("ruff", "format", "--check", ".")
+
+
+def test_lint_is_clean(project: Project) -> None:
+    project.uv_run("ruff", "check", ".")
+
+
+def test_types_are_strict_clean(project: Project) -> None:
+    project.uv_run("mypy")
+
+
+def test_project_tests_pass_with_coverage(project: Project) -> None:
+    result = project.uv_run("pytest", "-q", "-p", "no:cacheprovider")
+    assert "Required test coverage of 90" in result.stdout
+
+
+def test_formatting_and_fixes_leave_git_clean(project: Project) -> None:
+    project.uv_run("ruff", "format", ".")
+    project.uv_run("ruff", "check", "--fix", ".")
+    assert git_status(project.path) == ""
+
+
+def test_pre_commit_hooks_pass(project: Project) -> None:
+    project.uv_run("pre-commit", "run", "--all-files", "--color=never")
+
+
+def test_no_unrendered_jinja_or_template_suffixes(project: Project) -> None:
+    for path in project.files():
+        relative = path.relative_to(project.path).as_posix()
+        assert not relative.endswith(".jinja"), relative
+        assert "{{" not in relative, relative
+        assert "{%" not in relative, relative
+        if path.name == "uv.lock":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not UNRENDERED.search(text), f"{relative}: {UNRENDERED.search(text)}"
+
+
+def test_no_leftovers_of_unselected_options(project: Project) -> None:
+    selected = set(project.answers["providers"])
+    texts = {
+        path.relative_to(project.path).as_posix(): path.read_text(encoding="utf-8").lower()
+        for path in project.files()
+    }
+    if "anthropic" not in selected:
+        assert [name for name, text in texts.items() if "anthropic" in text] == []
+    if not selected & {"openai", "openai_compatible"}:
+        assert [name for name, text in texts.items() if "openai" in text] == []
+    license_file = project.path / "LICENSE"
+    if project.answers["license"] == "Proprietary":
+        assert not license_file.exists()
+        assert 'license = "licenseref-proprietary"' in texts["pyproject.toml"]
+    else:
+        assert project.answers["license"].split("-")[0] in license_file.read_text()
+
+
+def test_workflows_pass_actionlint_and_zizmor(project: Project) -> None:
+    workflows = sorted((project.path / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    run([_tool("actionlint"), *map(str, workflows)], cwd=project.path)
+    run([_tool("zizmor"), "--offline", *map(str, workflows)], cwd=project.path)
+
+
+def test_dockerfile_passes_hadolint(project: Project) -> None:
+    run([_tool("hadolint"), "Dockerfile"], cwd=project.path)
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    assert path, f"{name} is not installed in the template's test environment"
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(project: Project) -> Iterator[str]:
+    """Start the generated service on loopback; yield its base URL; stop it."""
+    port = _free_port()
+    slug = project.answers["project_slug"]
+    process = subprocess.Popen(
+        ["uv", "run", "--locked", slug, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=project.path,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVICE_START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        else:
+            process.kill()
+            output = process.communicate(timeout=10)[0]
+            pytest.fail(f"the service did not become healthy:\n{output}")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _post(url: str, body: dict[str, str], key: str) -> tuple[int, dict[str, Any], str]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read()), response.headers["X-Request-ID"]
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), error.headers["X-Request-ID"]
+
+
+def test_service_starts_and_triages_with_the_dev_key(project: Project, served: str) -> None:
+    (key,) = re.findall(r"_API_KEYS=dev:(\S+)", (project.path / ".env").read_text())
+    ticket = {"subject": "Refund", "body": "I was charged twice for my subscription."}
+    status, body, request_id = _post(f"{served}/v1/triage", ticket, key)
+    assert status == 200, body
+    assert body["category"] == "billing"
+    assert body["model"] == "classical:keywords"
+    assert body["prompt_version"] == "triage@1"
+    assert len(request_id) == 32
+    status, problem, _ = _post(f"{served}/v1/triage", ticket, "wrong-key-wrong-key")
+    assert status == 401
+    assert problem["status"] == 401
+    with urllib.request.urlopen(f"{served}/readyz", timeout=5) as response:
+        assert json.loads(response.read())["status"] == "ready"
