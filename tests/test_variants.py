@@ -150,10 +150,18 @@ def test_no_leftovers_of_unselected_options(project: Project) -> None:
         path.relative_to(project.path).as_posix(): path.read_text(encoding="utf-8").lower()
         for path in project.files()
     }
-    if "anthropic" not in selected:
-        assert [name for name, text in texts.items() if "anthropic" in text] == []
+    markers = {
+        "anthropic": "anthropic",
+        "openai": "openai_api_key",
+        "openai_compatible": "openai_compatible",
+    }
+    for provider, marker in markers.items():
+        if provider not in selected:
+            assert [name for name, text in texts.items() if marker in text] == [], provider
     if not selected & {"openai", "openai_compatible"}:
         assert [name for name, text in texts.items() if "openai" in text] == []
+    if not selected:
+        assert not (project.path / "src" / project.answers["package_name"] / "chaos").exists()
     license_file = project.path / "LICENSE"
     if project.answers["license"] == "Proprietary":
         assert not license_file.exists()

@@ -2,7 +2,8 @@
 
 `/healthz` answers whenever the process can serve HTTP: restart the service if it does not.
 `/readyz` answers 200 only while every dependency check passes and the service is not shutting
-down: take the instance out of the load balancer while it does not.
+down: take the instance out of the load balancer while it does not. It also reports each
+network model's circuit-breaker state (`closed`, `open`, `half_open`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from ..llm.breaker import BreakerState
+from ..llm.fallback import FallbackChain
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 """An async callable that says whether one dependency is usable."""
@@ -27,6 +31,7 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, bool]
+    models: dict[str, BreakerState]
 
 
 @router.get("/healthz")
@@ -45,5 +50,9 @@ async def readyz(request: Request) -> JSONResponse:
     results = {name: await check() for name, check in checks.items()}
     results["accepting_traffic"] = bool(request.app.state.accepting_traffic)
     ready = all(results.values())
-    body = Readiness(status="ready" if ready else "not_ready", checks=results)
+    # An open circuit does not make the instance unready: the fallback chain still answers.
+    models: FallbackChain = request.app.state.models
+    body = Readiness(
+        status="ready" if ready else "not_ready", checks=results, models=models.breaker_states()
+    )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

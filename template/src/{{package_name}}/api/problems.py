@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
-from ..llm.errors import InvalidModelOutputError, ModelUnavailableError
+from ..llm.errors import NoModelAvailableError
 
 MEDIA_TYPE = "application/problem+json"
 MODEL_RETRY_AFTER_SECONDS = 10
@@ -56,7 +56,7 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-PROBLEM_RESPONSES = _documented(400, 401, 413, 422, 500, 502, 503)
+PROBLEM_RESPONSES = _documented(400, 401, 413, 422, 500, 503)
 """OpenAPI documentation of the problems a model-backed route can return."""
 
 
@@ -120,7 +120,7 @@ def _field_error(error: Mapping[str, Any]) -> FieldError:
     )
 
 
-async def _model_unavailable(request: Request, exc: ModelUnavailableError) -> JSONResponse:
+async def _no_model_available(request: Request, exc: NoModelAvailableError) -> JSONResponse:
     return _from_request(
         request,
         503,
@@ -129,16 +129,11 @@ async def _model_unavailable(request: Request, exc: ModelUnavailableError) -> JS
     )
 
 
-async def _invalid_model_output(request: Request, exc: InvalidModelOutputError) -> JSONResponse:
-    return _from_request(request, 502, detail="The model's answer could not be used.")
-
-
 ExceptionHandler = Callable[[Request, Any], Coroutine[Any, Any, Response]]
 
 PROBLEM_HANDLERS: Mapping[int | type[Exception], ExceptionHandler] = {
     HTTPException: _http_error,
     RequestValidationError: _validation_error,
-    ModelUnavailableError: _model_unavailable,
-    InvalidModelOutputError: _invalid_model_output,
+    NoModelAvailableError: _no_model_available,
 }
 """Exception handlers that render every handled error as a problem document."""

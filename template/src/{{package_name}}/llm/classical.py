@@ -8,25 +8,17 @@ name and returns the rules' answer as JSON, exactly as a language model would.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import AsyncIterator, Callable, Mapping
 
-from .errors import ModelUnavailableError
+from .errors import ModelRequestError
 from .port import ModelRequest, ModelResponse, StreamEvent, TextDelta, Usage
+from .tokens import estimate_tokens
 
 PROVIDER = "classical"
-CHARS_PER_TOKEN = 4
-"""Rule of thumb for English text; the classical model reports estimated, not billed, tokens."""
-
 STREAM_CHUNK_CHARS = 16
 
 Rules = Callable[[Mapping[str, str]], Mapping[str, object]]
 """Map a request's input variables to a structured answer."""
-
-
-def estimate_tokens(text: str) -> int:
-    """Estimate a token count from the text length."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
 class ClassicalModel:
@@ -41,9 +33,10 @@ class ClassicalModel:
         return self._name
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
+        """Answer from the rules; usage is an estimate, as nothing is billed."""
         if request.output is None or request.output.name not in self._rules:
             wanted = request.output.name if request.output else "free text"
-            raise ModelUnavailableError(f"{self._name} has no rules for {wanted!r}")
+            raise ModelRequestError(f"{self._name} has no rules for {wanted!r}")
         answer = self._rules[request.output.name](request.inputs)
         text = json.dumps(answer, ensure_ascii=False)
         prompt_text = "".join(message.content for message in request.messages)
@@ -51,6 +44,9 @@ class ClassicalModel:
             input_tokens=estimate_tokens(prompt_text), output_tokens=estimate_tokens(text)
         )
         return ModelResponse(text=text, usage=usage, model=self._name)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the rules hold no connections."""
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         response = await self.complete(request)

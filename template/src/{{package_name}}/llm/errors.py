@@ -1,4 +1,8 @@
-"""Failures of a model call, as the rest of the service sees them."""
+"""Failures of a model call, classified by what the caller should do about them.
+
+Adapters translate each provider's exceptions into these, so retry, circuit-breaker and
+fallback decisions are made once, on these types, for every provider.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,42 @@ class ModelError(Exception):
 
 
 class ModelUnavailableError(ModelError):
-    """The model could not be reached or refused to serve (network, quota, outage)."""
+    """Transient: rate limited (429), overloaded (529), 408/409, 5xx, timeout, connection error.
+
+    Worth retrying after `retry_after` seconds when the provider said so (`Retry-After`), and
+    counted by the model's circuit breaker.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ModelRequestError(ModelError):
+    """Permanent for this request: the provider rejected it (400, 401, 403, 404, 422).
+
+    Retrying the same request cannot help; the next model of the chain may.
+    """
+
+
+class ContextWindowExceededError(ModelRequestError):
+    """The input does not fit the model's context window."""
+
+
+class ModelRefusalError(ModelError):
+    """The model refused to answer, or the provider's content filter stopped it."""
 
 
 class InvalidModelOutputError(ModelError):
     """The model answered, but not in the shape the feature asked for."""
+
+
+class CircuitOpenError(ModelError):
+    """The model's circuit breaker is open: it is not called until the cooldown ends."""
+
+
+class NoModelAvailableError(ModelError):
+    """Every model of the chain failed or was skipped: nothing can serve this request."""
 
 
 class ModelConfigurationError(ValueError):

@@ -1,4 +1,4 @@
-"""Build a `Model` from a `provider:model` string."""
+"""Build models from `provider:model` strings."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from .classical import PROVIDER as CLASSICAL
 from .classical import ClassicalModel, Rules
 from .errors import ModelConfigurationError
 from .port import Model
+from .providers import PROVIDERS
 
 CLASSICAL_MODELS = frozenset({"keywords"})
 
@@ -22,4 +23,12 @@ def build_model(spec: str, classical_rules: Mapping[str, Rules]) -> Model:
             known = ", ".join(sorted(CLASSICAL_MODELS))
             raise ModelConfigurationError(f"unknown classical model {model_name!r}; known: {known}")
         return ClassicalModel(model_name, classical_rules)
-    raise ModelConfigurationError(f"unknown provider {provider!r} in {spec!r}; known: {CLASSICAL}")
+    if provider not in PROVIDERS:
+        known = ", ".join(sorted({CLASSICAL, *PROVIDERS}))
+        raise ModelConfigurationError(f"unknown provider {provider!r} in {spec!r}; known: {known}")
+    return PROVIDERS[provider](model_name)
+
+
+def build_models(specs: list[str], classical_rules: Mapping[str, Rules]) -> list[Model]:
+    """Build each distinct model once, in order."""
+    return [build_model(spec, classical_rules) for spec in dict.fromkeys(specs)]

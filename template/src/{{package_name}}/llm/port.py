@@ -98,3 +98,7 @@ class Model(Protocol):
     def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Answer `request` incrementally; the last event is the full `ModelResponse`."""
         ...
+
+    async def aclose(self) -> None:
+        """Release connections; called once, when the service shuts down."""
+        ...

@@ -51,3 +51,6 @@ class TriageResponse(TriageResult):
 
     model: Annotated[str, Field(description="The provider:model that answered.")]
     prompt_version: Annotated[str, Field(description="The prompt used, as name@version.")]
+    degraded: Annotated[
+        bool, Field(description="True when a fallback model answered instead of the first choice.")
+    ]

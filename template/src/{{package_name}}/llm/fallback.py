@@ -1,0 +1,286 @@
+"""The fallback chain: try each model in turn until one answers, ending with the classical model.
+
+For each model the chain checks its circuit breaker, builds a request that fits its context
+window (the feature decides how to truncate), and calls it through the retry loop within the
+request's deadline. Transient failures count against the model's breaker; anything else
+(refusal, invalid answer, rejected request) moves on without blaming the model's health. The
+classical model is last and needs no network, so the service degrades instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import structlog
+from pydantic import BaseModel
+
+from . import structured
+from .breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from .context_window import context_window
+from .deadline import Deadline
+from .errors import (
+    CircuitOpenError,
+    ContextWindowExceededError,
+    ModelError,
+    ModelUnavailableError,
+    NoModelAvailableError,
+)
+from .port import Model, ModelRequest, ModelResponse, TextDelta
+from .retry import RetryPolicy, call_with_retries
+from .routing import RoutingRule, route
+
+log = structlog.get_logger(__name__)
+
+OutputT = TypeVar("OutputT", bound=BaseModel)
+
+RequestBuilder = Callable[[int | None], ModelRequest]
+"""Build the request for a model with this context window in tokens (None: unknown or no limit).
+
+The feature decides what to do with an input that does not fit: truncate it, or raise
+`ContextWindowExceededError` so the chain moves to the next model.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Served(Generic[OutputT]):
+    """An answer and who gave it: `degraded` when it is not the chain's first model."""
+
+    output: OutputT
+    response: ModelResponse
+    model: str
+    degraded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    model: Model
+    breaker: CircuitBreaker | None
+    window: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainPolicy:
+    """Which models to try, in which order, and how hard to try each."""
+
+    primary: str
+    fallbacks: Sequence[str] = ()
+    routing: Sequence[RoutingRule] = ()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    context_windows: Mapping[str, int] = field(default_factory=dict)
+
+
+class FallbackChain:
+    """Every configured model with its breaker; the chain for a request is derived per call."""
+
+    def __init__(self, models: Sequence[Model], last_resort: Model, policy: ChainPolicy) -> None:
+        self._links = {
+            model.name: _Link(
+                model,
+                CircuitBreaker(model.name, policy.breaker, _log_transition),
+                context_window(model.name, policy.context_windows),
+            )
+            for model in models
+            if model.name != last_resort.name
+        }
+        self._last_resort = _Link(last_resort, None, None)
+        self._policy = policy
+        self._retry = policy.retry
+
+    async def aclose(self) -> None:
+        """Close every model's connections."""
+        for link in [*self._links.values(), self._last_resort]:
+            await link.model.aclose()
+
+    def breaker_states(self) -> dict[str, BreakerState]:
+        """Each network model's circuit state, for readiness reports."""
+        return {name: link.breaker.state for name, link in self._links.items() if link.breaker}
+
+    def _chain(self, input_chars: int) -> list[_Link]:
+        primary = route(self._policy.routing, input_chars, self._policy.primary)
+        names = dict.fromkeys([primary, *self._policy.fallbacks])
+        return [*(self._links[name] for name in names if name in self._links), self._last_resort]
+
+    async def generate(
+        self,
+        build: RequestBuilder,
+        output_type: type[OutputT],
+        *,
+        prompt: str,
+        deadline: Deadline,
+        input_chars: int,
+    ) -> Served[OutputT]:
+        """The first answer any model of the chain gives; `NoModelAvailableError` if none."""
+        chain = self._chain(input_chars)
+        for position, link in enumerate(chain):
+            request = self._admit(link, build, output_type.__name__)
+            if request is None:
+                continue
+            try:
+                generation = await self._call(link, request, output_type, prompt, deadline)
+            except ModelError as exc:
+                self._settle(link, exc)
+                continue
+            except BaseException:
+                _release(link)
+                raise
+            return Served(
+                generation.output, generation.response, link.model.name, degraded=position > 0
+            )
+        raise NoModelAvailableError("every model of the chain failed or was skipped")
+
+    async def stream(
+        self,
+        build: RequestBuilder,
+        output_type: type[OutputT],
+        *,
+        prompt: str,
+        deadline: Deadline,
+        input_chars: int,
+    ) -> AsyncIterator[TextDelta | Served[OutputT]]:
+        """Stream from the first model that starts answering; fall back only before that."""
+        for position, link in enumerate(self._chain(input_chars)):
+            request = self._admit(link, build, output_type.__name__)
+            if request is None:
+                continue
+            events = structured.stream(link.model, request, output_type, prompt=prompt)
+            try:
+                first = await self._first_event(link, events, deadline)
+            except ModelError as exc:
+                await events.aclose()
+                self._settle(link, exc)
+                continue
+            except BaseException:
+                await events.aclose()
+                _release(link)
+                raise
+            try:
+                async for event in _prepend(first, events):
+                    if isinstance(event, TextDelta):
+                        yield event
+                    else:
+                        yield Served(event.output, event.response, link.model.name, position > 0)
+            except ModelUnavailableError:
+                if link.breaker:
+                    link.breaker.record_failure()
+                raise
+            finally:
+                await events.aclose()
+            return
+        raise NoModelAvailableError("every model of the chain failed or was skipped")
+
+    def _admit(self, link: _Link, build: RequestBuilder, output: str) -> ModelRequest | None:
+        """The request to send to `link`, or None when it must be skipped."""
+        name = link.model.name
+        if link.breaker is not None and not link.breaker.allow():
+            log.warning("model_skipped", model=name, reason="circuit_open")
+            return None
+        try:
+            return build(link.window)
+        except ContextWindowExceededError:
+            _release(link)
+            log.warning("model_skipped", model=name, reason="context_window", output=output)
+            return None
+
+    async def _call(
+        self,
+        link: _Link,
+        request: ModelRequest,
+        output_type: type[OutputT],
+        prompt: str,
+        deadline: Deadline,
+    ) -> structured.Generation[OutputT]:
+        async def attempt() -> structured.Generation[OutputT]:
+            _check_still_closed(link)
+            return await structured.generate(link.model, request, output_type, prompt=prompt)
+
+        if link.breaker is None:  # the last resort: local, instant, tried whatever the time
+            return await attempt()
+        return await call_with_retries(
+            attempt,
+            policy=self._retry,
+            deadline=deadline,
+            on_retry=_retry_logger(link),
+            on_attempt=_breaker_feed(link.breaker),
+        )
+
+    async def _first_event(
+        self,
+        link: _Link,
+        events: AsyncGenerator[TextDelta | structured.Generation[OutputT]],
+        deadline: Deadline,
+    ) -> TextDelta | structured.Generation[OutputT]:
+        async def first() -> TextDelta | structured.Generation[OutputT]:
+            return await anext(events)
+
+        if link.breaker is None:
+            return await first()
+        return await call_with_retries(
+            first,
+            policy=RetryPolicy(1, self._retry.attempt_timeout_seconds),
+            deadline=deadline,
+            on_attempt=_breaker_feed(link.breaker),
+        )
+
+    @staticmethod
+    def _settle(link: _Link, error: ModelError) -> None:
+        """Log the fallback; free the half-open trial slot if no attempt outcome was recorded."""
+        _release(link)
+        log.warning(
+            "model_fallback",
+            model=link.model.name,
+            reason=type(error).__name__,
+            detail=str(error),
+        )
+
+
+def _check_still_closed(link: _Link) -> None:
+    """Between retries, stop early if other requests' failures have opened the circuit."""
+    if link.breaker is not None and link.breaker.state == "open":
+        raise CircuitOpenError(f"the circuit of {link.model.name} opened")
+
+
+def _breaker_feed(breaker: CircuitBreaker) -> Callable[[ModelUnavailableError | None], None]:
+    """Count each attempt: transient failures against the model, successes for it."""
+
+    def record(error: ModelUnavailableError | None) -> None:
+        if error is None:
+            breaker.record_success()
+        else:
+            breaker.record_failure()
+
+    return record
+
+
+def _release(link: _Link) -> None:
+    """Give back a half-open trial slot: the call neither proved nor disproved the model."""
+    if link.breaker is not None:
+        link.breaker.release()
+
+
+async def _prepend(
+    first: TextDelta | structured.Generation[OutputT],
+    rest: AsyncIterator[TextDelta | structured.Generation[OutputT]],
+) -> AsyncIterator[TextDelta | structured.Generation[OutputT]]:
+    yield first
+    async for event in rest:
+        yield event
+
+
+def _retry_logger(link: _Link) -> Callable[[int, float, BaseException], None]:
+    def on_retry(attempt: int, wait: float, error: BaseException) -> None:
+        log.info(
+            "model_retry",
+            model=link.model.name,
+            attempt=attempt,
+            wait_s=round(wait, 3),
+            error_type=type(error).__name__,
+        )
+
+    return on_retry
+
+
+def _log_transition(model: str, old: BreakerState, new: BreakerState) -> None:
+    log.warning("breaker_state_changed", model=model, old=old, new=new)

@@ -1,0 +1,21 @@
+"""Token estimates for budgeting, without a tokenizer dependency."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from .port import Message
+
+BYTES_PER_TOKEN = 3
+"""Conservative: English averages about 4 UTF-8 bytes a token, CJK about 3 bytes a token."""
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimate how many tokens `text` costs; errs on the high side so budgets hold."""
+    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
+
+
+def request_tokens(messages: Iterable[Message]) -> int:
+    """Estimate the input tokens of a conversation."""
+    return sum(estimate_tokens(message.content) for message in messages)
