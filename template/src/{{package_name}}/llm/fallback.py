@@ -87,7 +87,6 @@ class FallbackChain:
         }
         self._last_resort = _Link(last_resort, None, None)
         self._policy = policy
-        self._retry = policy.retry
 
     async def aclose(self) -> None:
         """Close every model's connections."""
@@ -200,7 +199,7 @@ class FallbackChain:
             return await attempt()
         return await call_with_retries(
             attempt,
-            policy=self._retry,
+            policy=self._policy.retry,
             deadline=deadline,
             on_retry=_retry_logger(link),
             on_attempt=_breaker_feed(link.breaker),
@@ -219,7 +218,7 @@ class FallbackChain:
             return await first()
         return await call_with_retries(
             first,
-            policy=RetryPolicy(1, self._retry.attempt_timeout_seconds),
+            policy=RetryPolicy(1, self._policy.retry.attempt_timeout_seconds),
             deadline=deadline,
             on_attempt=_breaker_feed(link.breaker),
         )
