@@ -2,7 +2,7 @@
 
 Keys are kept only as SHA-256 digests and every presented key is compared against all of them
 with `hmac.compare_digest`, so response time does not reveal how much of a key was right. Keys
-are never logged; the tenant id is bound to the request's log context instead.
+are never logged; `api.admission` binds the tenant id to the request's log context instead.
 """
 
 from __future__ import annotations
@@ -12,13 +12,7 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import structlog
-from fastapi import HTTPException, Request
-
 from ..settings import ApiKey
-
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
-_INVALID = {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +42,3 @@ class ApiKeyAuthenticator:
 
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8")).digest()
-
-
-async def require_tenant(request: Request) -> Tenant:
-    """FastAPI dependency: the authenticated tenant, or a 401 problem."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(401, "Send an API key as 'Authorization: Bearer <key>'.", _CHALLENGE)
-    authenticator: ApiKeyAuthenticator = request.app.state.authenticator
-    tenant = authenticator.authenticate(token.strip())
-    if tenant is None:
-        raise HTTPException(401, "The API key is not valid.", _INVALID)
-    request.state.tenant = tenant.id
-    structlog.contextvars.bind_contextvars(tenant=tenant.id)
-    return tenant

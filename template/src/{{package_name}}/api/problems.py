@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -16,9 +16,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
+from ..costs.budget import BudgetExceededError, BudgetUnavailableError
 from ..llm.errors import NoModelAvailableError
+from ..rate_limits import ExceedsQuotaError, RateLimitedError
 
 MEDIA_TYPE = "application/problem+json"
+LimitKind = Literal["requests", "tokens", "budget"]
+"""Which limit a 429 problem is about."""
 MODEL_RETRY_AFTER_SECONDS = 10
 
 
@@ -43,6 +47,8 @@ class Problem(BaseModel):
     instance: str | None = None
     request_id: str | None = None
     errors: list[FieldError] | None = None
+    limit: LimitKind | None = None
+    """On a 429: which limit was reached."""
 
 
 def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -56,7 +62,7 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-PROBLEM_RESPONSES = _documented(400, 401, 413, 422, 500, 503)
+PROBLEM_RESPONSES = _documented(400, 401, 413, 422, 429, 500, 503)
 """OpenAPI documentation of the problems a model-backed route can return."""
 
 
@@ -68,6 +74,7 @@ def problem_response(
     detail: str | None = None,
     errors: Sequence[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
+    limit: LimitKind | None = None,
 ) -> JSONResponse:
     """Build a problem response; `title` is always the standard reason phrase."""
     problem = Problem(
@@ -77,6 +84,7 @@ def problem_response(
         instance=instance,
         request_id=request_id,
         errors=list(errors) if errors is not None else None,
+        limit=limit,
     )
     return JSONResponse(
         problem.model_dump(exclude_none=True),
@@ -129,11 +137,44 @@ async def _no_model_available(request: Request, exc: NoModelAvailableError) -> J
     )
 
 
+async def _rate_limited(request: Request, exc: RateLimitedError) -> JSONResponse:
+    headers = {"Retry-After": str(exc.state.reset_seconds), **exc.state.headers()}
+    return _from_request(request, 429, detail=exc.detail, headers=headers, limit=exc.state.name)
+
+
+async def _exceeds_quota(request: Request, exc: ExceedsQuotaError) -> JSONResponse:
+    return _from_request(
+        request, 413, detail=exc.detail, headers=exc.state.headers(), limit=exc.state.name
+    )
+
+
+async def _budget_unavailable(request: Request, exc: BudgetUnavailableError) -> JSONResponse:
+    return _from_request(
+        request,
+        503,
+        detail="Budgets cannot be checked right now. Retry shortly.",
+        headers={"Retry-After": str(exc.retry_after)},
+        limit="budget",
+    )
+
+
+async def _budget_exceeded(request: Request, exc: BudgetExceededError) -> JSONResponse:
+    budget = exc.budget
+    detail = f"{budget.describe.capitalize()} is spent; it resets at the start of the next period."
+    return _from_request(
+        request, 429, detail=detail, headers={"Retry-After": str(exc.retry_after)}, limit="budget"
+    )
+
+
 ExceptionHandler = Callable[[Request, Any], Coroutine[Any, Any, Response]]
 
 PROBLEM_HANDLERS: Mapping[int | type[Exception], ExceptionHandler] = {
     HTTPException: _http_error,
     RequestValidationError: _validation_error,
     NoModelAvailableError: _no_model_available,
+    RateLimitedError: _rate_limited,
+    ExceedsQuotaError: _exceeds_quota,
+    BudgetExceededError: _budget_exceeded,
+    BudgetUnavailableError: _budget_unavailable,
 }
 """Exception handlers that render every handled error as a problem document."""

@@ -34,6 +34,10 @@ class ContextWindowExceededError(ModelRequestError):
     """The input does not fit the model's context window."""
 
 
+class BudgetExhaustedError(ModelError):
+    """Calling this model could overspend a budget; a cheaper model of the chain may still fit."""
+
+
 class ModelRefusalError(ModelError):
     """The model refused to answer, or the provider's content filter stopped it."""
 

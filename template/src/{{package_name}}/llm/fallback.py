@@ -27,6 +27,7 @@ from .errors import (
     ModelUnavailableError,
     NoModelAvailableError,
 )
+from .observer import CallObserver
 from .port import Model, ModelRequest, ModelResponse, TextDelta
 from .retry import RetryPolicy, call_with_retries
 from .routing import RoutingRule, route
@@ -97,9 +98,12 @@ class FallbackChain:
         """Each network model's circuit state, for readiness reports."""
         return {name: link.breaker.state for name, link in self._links.items() if link.breaker}
 
+    def primary(self, input_chars: int) -> str:
+        """The model asked first for an input of this size."""
+        return route(self._policy.routing, input_chars, self._policy.primary)
+
     def _chain(self, input_chars: int) -> list[_Link]:
-        primary = route(self._policy.routing, input_chars, self._policy.primary)
-        names = dict.fromkeys([primary, *self._policy.fallbacks])
+        names = dict.fromkeys([self.primary(input_chars), *self._policy.fallbacks])
         return [*(self._links[name] for name in names if name in self._links), self._last_resort]
 
     async def generate(
@@ -107,20 +111,21 @@ class FallbackChain:
         build: RequestBuilder,
         output_type: type[OutputT],
         *,
-        prompt: str,
+        observer: CallObserver,
         deadline: Deadline,
         input_chars: int,
     ) -> Served[OutputT]:
         """The first answer any model of the chain gives; `NoModelAvailableError` if none."""
         chain = self._chain(input_chars)
         for position, link in enumerate(chain):
-            request = self._admit(link, build, output_type.__name__)
+            request = self._admit(link, build, observer)
             if request is None:
                 continue
             try:
-                generation = await self._call(link, request, output_type, prompt, deadline)
+                generation = await self._call(link, request, output_type, observer, deadline)
             except ModelError as exc:
-                self._settle(link, exc)
+                _release(link)
+                observer.falling_back(link.model.name, exc)
                 continue
             except BaseException:
                 _release(link)
@@ -135,21 +140,22 @@ class FallbackChain:
         build: RequestBuilder,
         output_type: type[OutputT],
         *,
-        prompt: str,
+        observer: CallObserver,
         deadline: Deadline,
         input_chars: int,
     ) -> AsyncIterator[TextDelta | Served[OutputT]]:
         """Stream from the first model that starts answering; fall back only before that."""
         for position, link in enumerate(self._chain(input_chars)):
-            request = self._admit(link, build, output_type.__name__)
+            request = self._admit(link, build, observer)
             if request is None:
                 continue
-            events = structured.stream(link.model, request, output_type, prompt=prompt)
+            events = structured.stream(link.model, request, output_type, observer)
             try:
                 first = await self._first_event(link, events, deadline)
             except ModelError as exc:
                 await events.aclose()
-                self._settle(link, exc)
+                _release(link)
+                observer.falling_back(link.model.name, exc)
                 continue
             except BaseException:
                 await events.aclose()
@@ -170,17 +176,17 @@ class FallbackChain:
             return
         raise NoModelAvailableError("every model of the chain failed or was skipped")
 
-    def _admit(self, link: _Link, build: RequestBuilder, output: str) -> ModelRequest | None:
+    @staticmethod
+    def _admit(link: _Link, build: RequestBuilder, observer: CallObserver) -> ModelRequest | None:
         """The request to send to `link`, or None when it must be skipped."""
-        name = link.model.name
         if link.breaker is not None and not link.breaker.allow():
-            log.warning("model_skipped", model=name, reason="circuit_open")
+            observer.skipping(link.model.name, "circuit_open")
             return None
         try:
             return build(link.window)
         except ContextWindowExceededError:
             _release(link)
-            log.warning("model_skipped", model=name, reason="context_window", output=output)
+            observer.skipping(link.model.name, "context_window")
             return None
 
     async def _call(
@@ -188,20 +194,24 @@ class FallbackChain:
         link: _Link,
         request: ModelRequest,
         output_type: type[OutputT],
-        prompt: str,
+        observer: CallObserver,
         deadline: Deadline,
     ) -> structured.Generation[OutputT]:
         async def attempt() -> structured.Generation[OutputT]:
             _check_still_closed(link)
-            return await structured.generate(link.model, request, output_type, prompt=prompt)
+            return await structured.generate(link.model, request, output_type, observer)
 
         if link.breaker is None:  # the last resort: local, instant, tried whatever the time
             return await attempt()
+
+        def on_retry(attempt_number: int, wait: float, error: BaseException) -> None:
+            observer.retrying(link.model.name, attempt_number, wait, error)
+
         return await call_with_retries(
             attempt,
             policy=self._policy.retry,
             deadline=deadline,
-            on_retry=_retry_logger(link),
+            on_retry=on_retry,
             on_attempt=_breaker_feed(link.breaker),
         )
 
@@ -221,17 +231,6 @@ class FallbackChain:
             policy=RetryPolicy(1, self._policy.retry.attempt_timeout_seconds),
             deadline=deadline,
             on_attempt=_breaker_feed(link.breaker),
-        )
-
-    @staticmethod
-    def _settle(link: _Link, error: ModelError) -> None:
-        """Log the fallback; free the half-open trial slot if no attempt outcome was recorded."""
-        _release(link)
-        log.warning(
-            "model_fallback",
-            model=link.model.name,
-            reason=type(error).__name__,
-            detail=str(error),
         )
 
 
@@ -254,7 +253,7 @@ def _breaker_feed(breaker: CircuitBreaker) -> Callable[[ModelUnavailableError | 
 
 
 def _release(link: _Link) -> None:
-    """Give back a half-open trial slot: the call neither proved nor disproved the model."""
+    """Give back a half-open trial slot if no attempt outcome was recorded for it."""
     if link.breaker is not None:
         link.breaker.release()
 
@@ -266,19 +265,6 @@ async def _prepend(
     yield first
     async for event in rest:
         yield event
-
-
-def _retry_logger(link: _Link) -> Callable[[int, float, BaseException], None]:
-    def on_retry(attempt: int, wait: float, error: BaseException) -> None:
-        log.info(
-            "model_retry",
-            model=link.model.name,
-            attempt=attempt,
-            wait_s=round(wait, 3),
-            error_type=type(error).__name__,
-        )
-
-    return on_retry
 
 
 def _log_transition(model: str, old: BreakerState, new: BreakerState) -> None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from http import HTTPStatus
 
 import structlog
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from ..api.auth import Tenant, require_tenant
-from ..api.deadline import request_deadline
-from ..api.problems import PROBLEM_RESPONSES, Problem
-from ..llm.deadline import Deadline
+from ..api.admission import tenant_of
+from ..api.deadline import TIMEOUT_HEADER_DOCS, request_deadline
+from ..api.problems import PROBLEM_RESPONSES, LimitKind, Problem
+from ..cache import cache_mode
+from ..costs.budget import BudgetExceededError, BudgetUnavailableError
 from ..llm.errors import ModelError
 from .schemas import TriageRequest, TriageResponse
 from .service import SummaryProgress, TriageService
@@ -23,28 +24,43 @@ log = structlog.get_logger(__name__)
 
 SSE_MEDIA_TYPE = "text/event-stream"
 
+CACHE_CONTROL_DOCS = {
+    "name": "Cache-Control",
+    "in": "header",
+    "required": False,
+    "description": "`no-cache` skips the cached answer (and stores the fresh one); "
+    "`no-store` neither reads nor stores one.",
+    "schema": {"type": "string"},
+}
+# Headers are read from the request by hand (no per-request dependency resolution) and
+# documented here for the OpenAPI document.
 
-def _service(request: Request) -> TriageService:
-    service: TriageService = request.app.state.triage
-    return service
 
-
-@router.post("/triage", responses=PROBLEM_RESPONSES)
-async def triage(
-    ticket: TriageRequest,
-    response: Response,
-    service: Annotated[TriageService, Depends(_service)],
-    deadline: Annotated[Deadline, Depends(request_deadline)],
-    _tenant: Annotated[Tenant, Depends(require_tenant)],
-) -> TriageResponse:
+@router.post(
+    "/triage",
+    response_model=TriageResponse,
+    responses=PROBLEM_RESPONSES,
+    openapi_extra={"parameters": [TIMEOUT_HEADER_DOCS, CACHE_CONTROL_DOCS]},
+)
+async def triage(ticket: TriageRequest, request: Request) -> Response:
     """Classify a support ticket: category, priority, summary, and whether a human should look.
 
-    `X-Model` names the model that answered; `X-Degraded: true` says a fallback did.
+    `X-Model` names the model that answered; `X-Degraded: true` says a fallback did;
+    `"cached": true` says the answer was reused from an identical earlier request.
     """
-    answer = await service.triage(ticket, deadline)
-    response.headers["X-Model"] = answer.model
-    response.headers["X-Degraded"] = str(answer.degraded).lower()
-    return answer
+    service: TriageService = request.app.state.triage
+    answer = await service.triage(
+        ticket,
+        request_deadline(request),
+        tenant=tenant_of(request),
+        request_id=request.state.request_id,
+        cache_mode=cache_mode(request.headers.get("cache-control")),
+    )
+    return Response(
+        answer.model_dump_json(),
+        media_type="application/json",
+        headers={"X-Model": answer.model, "X-Degraded": str(answer.degraded).lower()},
+    )
 
 
 @router.post(
@@ -58,22 +74,22 @@ async def triage(
         **PROBLEM_RESPONSES,
     },
     response_class=StreamingResponse,
+    openapi_extra={"parameters": [TIMEOUT_HEADER_DOCS]},
 )
-async def triage_stream(
-    ticket: TriageRequest,
-    request: Request,
-    service: Annotated[TriageService, Depends(_service)],
-    deadline: Annotated[Deadline, Depends(request_deadline)],
-    _tenant: Annotated[Tenant, Depends(require_tenant)],
-) -> StreamingResponse:
+async def triage_stream(ticket: TriageRequest, request: Request) -> StreamingResponse:
     """Like `POST /v1/triage`, streamed: the summary as it is written, then the full answer.
 
-    A client that disconnects cancels the upstream model call.
+    A client that disconnects cancels the upstream model call. Streams are never cached.
     """
-    request_id = getattr(request.state, "request_id", None)
-    events = _sse(service.triage_stream(ticket, deadline), request_id, request.url.path)
+    service: TriageService = request.app.state.triage
+    request_id: str = request.state.request_id
+    answers = await service.triage_stream(
+        ticket, request_deadline(request), tenant=tenant_of(request), request_id=request_id
+    )
     return StreamingResponse(
-        events, media_type=SSE_MEDIA_TYPE, headers={"Cache-Control": "no-store"}
+        _sse(answers, request_id, request.url.path),
+        media_type=SSE_MEDIA_TYPE,
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -88,14 +104,30 @@ async def _sse(
                 yield _event("result", event.model_dump_json())
     except ModelError as exc:
         log.warning("stream_failed", error_type=type(exc).__name__)
-        problem = Problem(
-            title="Bad Gateway",
-            status=502,
-            detail="The model stopped before a usable answer was complete.",
-            instance=path,
-            request_id=request_id,
-        )
-        yield _event("error", problem.model_dump_json(exclude_none=True))
+        detail = "The model stopped before a usable answer was complete."
+        yield _problem(502, detail, request_id, path)
+    except BudgetExceededError as exc:
+        log.warning("stream_failed", error_type=type(exc).__name__)
+        detail = f"{exc.budget.describe.capitalize()} is spent."
+        yield _problem(429, detail, request_id, path, limit="budget")
+    except BudgetUnavailableError as exc:
+        log.warning("stream_failed", error_type=type(exc).__name__)
+        detail = "Budgets cannot be checked right now. Retry shortly."
+        yield _problem(503, detail, request_id, path, limit="budget")
+
+
+def _problem(
+    status: int, detail: str, request_id: str | None, path: str, limit: LimitKind | None = None
+) -> str:
+    problem = Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=path,
+        request_id=request_id,
+        limit=limit,
+    )
+    return _event("error", problem.model_dump_json(exclude_none=True))
 
 
 def _event(name: str, data: str) -> str:

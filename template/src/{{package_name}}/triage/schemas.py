@@ -54,3 +54,6 @@ class TriageResponse(TriageResult):
     degraded: Annotated[
         bool, Field(description="True when a fallback model answered instead of the first choice.")
     ]
+    cached: Annotated[
+        bool, Field(description="True when the answer was reused from an identical request.")
+    ]

@@ -6,6 +6,7 @@ transitions and degraded answers all show in the logs while you send traffic.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Annotated
 
@@ -44,6 +45,13 @@ def chaos(
         os.environ.update(environments[chosen])
         os.environ[f"{ENV_PREFIX}MODEL"] = f"{chosen}:fake-large"
         os.environ[f"{ENV_PREFIX}FALLBACK_MODELS"] = f"{chosen}:fake-small"
+        # Invented prices, so the ledger, the cost metric and budgets have something to count.
+        os.environ[f"{ENV_PREFIX}MODEL_PRICES"] = json.dumps(
+            {
+                f"{chosen}:fake-large": {"input_per_mtok": "2.50", "output_per_mtok": "10.00"},
+                f"{chosen}:fake-small": {"input_per_mtok": "0.15", "output_per_mtok": "0.60"},
+            }
+        )
         typer.echo(
             f"Fake {chosen} provider at {fake.base_url} injecting {faults}. "
             f"Chain: {chosen}:fake-large -> {chosen}:fake-small -> classical:keywords.",

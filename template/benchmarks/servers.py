@@ -1,0 +1,206 @@
+"""The processes the benchmark runs: the bare app, the full service and an OTLP sink.
+
+Each server is a separate process started with this project's interpreter, on a free loopback
+port, in a scratch directory (so no `.env` there is read), with one uvicorn worker and the same
+uvicorn options, and is waited for with a bounded `/healthz` poll. Servers are stopped with
+SIGTERM, as an orchestrator stops them, and must exit cleanly: the full service writes its
+buffered ledger rows and exports its last spans on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .load import HOST, fetch
+from .service import ENV_PREFIX, PACKAGE
+from .workload import MODEL, PROJECT_ROOT, PROMPT_VERSION, PROMPTS_DIR, get_request
+
+STARTUP_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 30.0
+POLL_INTERVAL_SECONDS = 0.05
+HEALTH_REQUEST = get_request("/healthz")
+SINK_SCRIPT = Path(__file__).with_name("otlp_sink.py")
+UNLIMITED = str(10**12)
+"""Rate limits the limiter counts against but never reaches."""
+
+
+class ServerError(Exception):
+    """A server did not start, answer or stop as it should."""
+
+
+@dataclass(frozen=True)
+class Running:
+    """A server that answers on `port`."""
+
+    port: int
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """Its user and system CPU time so far, from /proc (Linux); None where there is none.
+
+        CPU time per request says what a server costs even when other processes compete for
+        the CPUs, which the rate alone does not.
+        """
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text(encoding="ascii")
+        except OSError:
+            return None
+        fields = stat.rpartition(")")[2].split()  # from field 3, state: utime is 14, stime 15
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """How to start one server: its name in the report, command line and environment."""
+
+    name: str
+    arguments: tuple[str, ...]
+    env: Mapping[str, str]
+
+    def command(self, port: int) -> list[str]:
+        return [sys.executable, *self.arguments, "--host", HOST, "--port", str(port)]
+
+
+def bare_server(env: Mapping[str, str]) -> ServerSpec:
+    """uvicorn serving `bare_app`, with the options `serve` gives uvicorn for the service."""
+    options = ("--no-access-log", "--log-level", "warning", "--ws", "none", "--no-server-header")
+    arguments = ("-m", "uvicorn", "benchmarks.bare_app:app", "--app-dir", str(PROJECT_ROOT))
+    return ServerSpec("bare", (*arguments, *options), env)
+
+
+def full_server(env: Mapping[str, str], workdir: Path, sink_port: int, api_key: str) -> ServerSpec:
+    """The service as production starts it (`python -m <package> serve`), with every layer on.
+
+    Limits are set far above the offered load: they are counted on every request but never
+    refuse one. The response cache keeps its default; the tickets never repeat, so it misses.
+    """
+    settings = {
+        "API_KEYS": f"bench:{api_key}",
+        "MODEL": MODEL,
+        "TRIAGE_PROMPT_VERSION": str(PROMPT_VERSION),
+        "PROMPTS_DIR": str(PROMPTS_DIR),
+        "LEDGER_URL": f"sqlite+aiosqlite:///{ledger_path(workdir)}",
+        "RATE_LIMIT_REQUESTS_PER_MINUTE": UNLIMITED,
+        "RATE_LIMIT_TOKENS_PER_MINUTE": UNLIMITED,
+        "LOG_LEVEL": "info",
+        "LOG_FORMAT": "json",
+    }
+    telemetry = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{HOST}:{sink_port}",
+        "OTEL_TRACES_SAMPLER": "always_on",
+        "OTEL_METRIC_EXPORT_INTERVAL": "5000",
+    }
+    full_env = {**env, **{ENV_PREFIX + name: value for name, value in settings.items()}}
+    return ServerSpec("full", ("-m", PACKAGE, "serve"), {**full_env, **telemetry})
+
+
+def ledger_path(workdir: Path) -> Path:
+    return workdir / "ledger.db"
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without the service's or OpenTelemetry's settings, so the
+    caller's shell cannot change what is measured."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith((ENV_PREFIX, "OTEL_"))
+    }
+
+
+@asynccontextmanager
+async def serving(spec: ServerSpec, workdir: Path, log_name: str) -> AsyncIterator[Running]:
+    """Run `spec` until the block ends; yield it once `/healthz` answers 200.
+
+    Its stdout (the service's JSON logs) goes to `<log_name>.log` in `workdir` and its stderr
+    to `<log_name>.err`; their last lines are quoted when it fails to start or stop cleanly.
+    """
+    port = _free_port()
+    output = (workdir / f"{log_name}.log", workdir / f"{log_name}.err")
+    with output[0].open("wb") as stdout, output[1].open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            *spec.command(port), env=dict(spec.env), cwd=workdir, stdout=stdout, stderr=stderr
+        )
+    try:
+        await _wait_healthy(spec.name, port, process, output)
+        yield Running(port, process.pid)
+    finally:
+        code = await _stop(process)
+    # uvicorn exits by re-raising the signal it stopped on, once shutdown is complete.
+    if code not in (0, -signal.SIGTERM):
+        raise ServerError(f"{spec.name} exited with status {code}{_tail(output)}")
+
+
+@asynccontextmanager
+async def otlp_sink(env: Mapping[str, str]) -> AsyncIterator[int]:
+    """Run the OTLP sink until the block ends; yield its port."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(SINK_SCRIPT), env=dict(env), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None  # noqa: S101 -- stdout=PIPE above
+        async with asyncio.timeout(STARTUP_TIMEOUT_SECONDS):
+            line = await process.stdout.readline()
+        if not line:
+            raise ServerError("the OTLP sink exited before listening")
+        yield int(line)
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def _wait_healthy(
+    name: str, port: int, process: asyncio.subprocess.Process, output: Sequence[Path]
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_TIMEOUT_SECONDS
+    while loop.time() < deadline:
+        if process.returncode is not None:
+            status = process.returncode
+            raise ServerError(f"{name} exited with status {status} while starting{_tail(output)}")
+        try:
+            async with asyncio.timeout(1.0):
+                if (await fetch(port, HEALTH_REQUEST)).status == 200:
+                    return
+        except (OSError, TimeoutError, asyncio.IncompleteReadError):
+            pass
+        await asyncio.sleep(POLL_INTERVAL_SECONDS)
+    timeout = STARTUP_TIMEOUT_SECONDS
+    raise ServerError(f"{name} did not answer /healthz within {timeout:g} s{_tail(output)}")
+
+
+def _tail(output: Sequence[Path], lines: int = 20) -> str:
+    """The end of a server's output, for an error message: the scratch directory is deleted."""
+    tails = []
+    for path in output:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        if text:
+            tails.append(f"\n--- {path.name} ends:\n" + "\n".join(text))
+    return "".join(tails)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> int:
+    """SIGTERM, then wait for a clean exit; a server that hangs is killed and reported."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+            return await process.wait()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        return -signal.SIGKILL
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])

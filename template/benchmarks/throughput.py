@@ -1,0 +1,190 @@
+"""Throughput and latency of the full service next to a bare FastAPI endpoint, in one run.
+
+Run from the project root (`make bench` runs the defaults):
+
+    python -m benchmarks.throughput [--seconds 5] [--rounds 3] [--connections 16]
+
+Target (issue: performance): the full stack (authentication, validation, telemetry sampling
+every request and exporting it, JSON logs, cost ledger, rate limits) keeps at least 0.85x the
+throughput of a bare endpoint calling the same classical model, and adds at most 1 ms to the
+median latency.
+
+Each round starts the bare app, then the full service (the order alternates between rounds),
+each in a fresh process so neither one's background work runs while the other is measured.
+Each server gets a warm-up, then `--connections` connections for `--seconds` (throughput),
+then one connection sending requests back to back for `--seconds` (unloaded latency). The
+first bare server also measures the client's own ceiling on a trivial endpoint. The report
+gives the median over rounds as a Markdown table, with the machine and the command.
+
+The exit status is 1 when a request failed or the full stack's bookkeeping is incomplete (no
+spans exported, ledger rows missing, an answer served from cache): those make the numbers
+meaningless. A missed target is reported in the table, not as a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .load import Phase, fetch, run_phase
+from .report import Options, Report, Sample, Telemetry, render
+from .servers import (
+    Running,
+    ServerSpec,
+    bare_server,
+    clean_env,
+    full_server,
+    ledger_path,
+    otlp_sink,
+    serving,
+)
+from .service import model_calls
+from .workload import Tickets, get_request
+
+WARMUP_SECONDS = 1.0
+T = TypeVar("T")
+
+
+def parse_args(argv: Sequence[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured phase")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per server, interleaved")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.rounds < 1 or args.connections < 1:
+        parser.error("--seconds must be > 0, --rounds and --connections >= 1")
+    return Options(seconds=args.seconds, rounds=args.rounds, connections=args.connections)
+
+
+async def measure(
+    server: str, running: Running, round_number: int, tickets: Tickets, options: Options
+) -> Sample:
+    """Warm the server up, then measure its throughput under load and its unloaded latency."""
+    port = running.port
+    warmup = min(WARMUP_SECONDS, options.seconds)
+    warm = await run_phase(port, tickets.next, options.connections, warmup)
+    cpu_before = running.cpu_seconds()
+    loaded = await run_phase(port, tickets.next, options.connections, options.seconds)
+    cpu_after = running.cpu_seconds()
+    unloaded = await run_phase(port, tickets.next, 1, options.seconds)
+    phases = (warm, loaded, unloaded)
+    cpu_us = None
+    if cpu_before is not None and cpu_after is not None and loaded.ok:
+        cpu_us = (cpu_after - cpu_before) / loaded.ok * 1e6
+    return Sample(
+        server=server,
+        round_number=round_number,
+        rate=loaded.rate,
+        p50_ms=unloaded.p50_ms,
+        served=sum(phase.ok for phase in phases),
+        errors=sum(phase.errors for phase in phases),
+        first_error=next((p.first_error for p in phases if p.first_error), None),
+        client_cpu_share=loaded.client_cpu_share,
+        server_cpu_us=cpu_us,
+    )
+
+
+async def client_ceiling(port: int, options: Options) -> Phase:
+    """The load generator's rate against the bare app's trivial `/healthz`.
+
+    Far above the triage rates, it shows the measured rates are the servers', not the client's.
+    """
+    health = get_request("/healthz")
+    return await run_phase(port, lambda: health, options.connections, options.seconds)
+
+
+async def interleaved_rounds(
+    bare: ServerSpec, full: ServerSpec, workdir: Path, tickets: Tickets, options: Options
+) -> tuple[list[Sample], Phase]:
+    """Every round's samples, and the client's ceiling, measured on the first bare server.
+
+    Each server runs only for its own measurement and the order alternates between rounds, so
+    neither's background work (span export, ledger writes) overlaps the other's, and a drift of
+    the machine over the run does not always favour the same server.
+    """
+    samples: list[Sample] = []
+    ceilings: list[Phase] = []
+    for round_number in range(1, options.rounds + 1):
+        for spec in (bare, full) if round_number % 2 else (full, bare):
+            async with serving(spec, workdir, f"{spec.name}-{round_number}") as running:
+                if spec is bare and not ceilings:
+                    ceilings.append(await client_ceiling(running.port, options))
+                samples.append(await measure(spec.name, running, round_number, tickets, options))
+    return samples, ceilings[0]
+
+
+async def sink_counts(port: int) -> Telemetry:
+    reply = await fetch(port, get_request("/stats"))
+    return Telemetry.from_json(reply.body)
+
+
+def ledger_outcomes(workdir: Path) -> dict[str, int]:
+    """Rows the full service wrote to its SQLite ledger, by outcome (read after it stopped)."""
+    with sqlite3.connect(ledger_path(workdir)) as connection:
+        table = model_calls.name  # the schema's own name, not input: safe to format in
+        query = f"SELECT outcome, COUNT(*) FROM {table} GROUP BY outcome"  # noqa: S608
+        return dict(connection.execute(query).fetchall())
+
+
+def log_lines(workdir: Path, spec: ServerSpec) -> int:
+    """Lines `spec` wrote to its stdout, in every round."""
+    return sum(path.read_bytes().count(b"\n") for path in workdir.glob(f"{spec.name}-*.log"))
+
+
+def load_average() -> float | None:
+    """The 1-minute load average, where the platform has one."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+async def benchmark(options: Options) -> Report:
+    load = load_average()
+    env = clean_env()
+    api_key = secrets.token_urlsafe(24)
+    tickets = Tickets(api_key)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        async with otlp_sink(env) as sink_port:
+            bare = bare_server(env)
+            full = full_server(env, workdir, sink_port, api_key)
+            samples, ceiling = await interleaved_rounds(bare, full, workdir, tickets, options)
+            telemetry = await sink_counts(sink_port)
+        return Report(
+            options=options,
+            samples=samples,
+            ceiling=ceiling,
+            telemetry=telemetry,
+            ledger=ledger_outcomes(workdir),
+            log_lines=log_lines(workdir, full),
+            load_average=load,
+        )
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run on uvloop when it is installed (it comes with uvicorn[standard]), as the servers do."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    report = run(benchmark(parse_args(argv)))
+    sys.stdout.write(render(report))
+    problems = report.problems()
+    for problem in problems:
+        sys.stderr.write(f"error: {problem}\n")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

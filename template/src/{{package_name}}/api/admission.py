@@ -1,0 +1,99 @@
+"""Admission of `/v1` requests: who is calling, and whether their request quota lets them in.
+
+A plain ASGI middleware rather than a FastAPI dependency: it runs on every API request, and
+each dependency FastAPI resolves costs more than this whole check. An unknown key gets a 401
+problem with a `WWW-Authenticate` challenge; a tenant over its quota gets a 429 problem with
+`Retry-After`. Admitted requests carry their tenant in `request.state.tenant` and their quota's
+`RateLimit-Policy` and `RateLimit` headers on the response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import structlog
+from opentelemetry import trace
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..rate_limits import RateLimitedError, TenantRateLimiter
+from ..telemetry import semconv
+from .auth import ApiKeyAuthenticator
+from .problems import LimitKind, problem_response
+from .request_context import RESPONSE_HEADERS
+
+PROTECTED_PREFIX = "/v1/"
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
+_INVALID = {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'}
+
+
+class AdmissionMiddleware:
+    """Authenticate `/v1` requests by API key and count them against their tenant's quota."""
+
+    def __init__(
+        self, app: ASGIApp, authenticator: ApiKeyAuthenticator, rate_limiter: TenantRateLimiter
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.rate_limiter = rate_limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PROTECTED_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        scheme, _, token = _header(scope, b"authorization").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            detail = "Send an API key as 'Authorization: Bearer <key>'."
+            await _refuse(scope, receive, send, 401, detail, _CHALLENGE)
+            return
+        tenant = self.authenticator.authenticate(token.strip())
+        if tenant is None:
+            await _refuse(scope, receive, send, 401, "The API key is not valid.", _INVALID)
+            return
+        scope.setdefault("state", {})["tenant"] = tenant.id
+        structlog.contextvars.bind_contextvars(tenant=tenant.id)
+        trace.get_current_span().set_attribute(semconv.APP_TENANT, tenant.id)
+        try:
+            quota = await self.rate_limiter.admit_request(tenant.id)
+        except RateLimitedError as exc:
+            headers = {"Retry-After": str(exc.state.reset_seconds), **exc.state.headers()}
+            await _refuse(scope, receive, send, 429, exc.detail, headers, limit=exc.state.name)
+            return
+        if quota is not None:
+            extra = scope["state"].setdefault(RESPONSE_HEADERS, [])
+            extra.extend((name.encode(), value.encode()) for name, value in quota.headers().items())
+        await self.app(scope, receive, send)
+
+
+def tenant_of(request: Request) -> str:
+    """The tenant `AdmissionMiddleware` admitted this request for."""
+    tenant: str = request.state.tenant
+    return tenant
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+async def _refuse(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    detail: str,
+    headers: Mapping[str, str],
+    *,
+    limit: LimitKind | None = None,
+) -> None:
+    response = problem_response(
+        status,
+        request_id=scope.get("state", {}).get("request_id"),
+        instance=scope["path"],
+        detail=detail,
+        headers=headers,
+        limit=limit,
+    )
+    await response(scope, receive, send)

@@ -1,0 +1,88 @@
+"""`GET /v1/usage`: what the calling tenant used, per day, feature and model, from the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field, PlainSerializer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..ledger.usage import usage
+from .admission import tenant_of
+from .problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1", tags=["usage"])
+
+Usd = Annotated[Decimal, PlainSerializer(lambda usd: format(usd, "f"), return_type=str)]
+"""US dollars as a plain decimal string, exact to the nano-dollar: never `1.5E-7`."""
+
+MAX_DAYS = 366
+
+
+class UsageItem(BaseModel):
+    """One day's use of one model by one feature."""
+
+    day: dt.date
+    feature: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Annotated[Usd, Field(description="Priced calls only; see unpriced_calls.")]
+    unpriced_calls: Annotated[int, Field(description="Calls with no known price.")]
+    cache_hits: int
+
+
+class UsageReport(BaseModel):
+    """A tenant's usage over a range of UTC days (both ends included)."""
+
+    tenant: str
+    since: dt.date
+    until: dt.date
+    total_cost_usd: Usd
+    items: list[UsageItem]
+
+
+@router.get("/usage", responses=PROBLEM_RESPONSES)
+async def get_usage(
+    request: Request,
+    since: Annotated[
+        dt.date | None, Query(description="First UTC day (default: 1st of this month).")
+    ] = None,
+    until: Annotated[dt.date | None, Query(description="Last UTC day (default: today).")] = None,
+) -> UsageReport:
+    """Your own usage, priced, from the ledger (calls of the last second may not be in yet)."""
+    today = dt.datetime.now(dt.UTC).date()
+    until = until or today
+    since = since or until.replace(day=1)
+    if since > until:
+        raise HTTPException(422, "`since` must not be after `until`.")
+    if (until - since).days >= MAX_DAYS:
+        raise HTTPException(422, f"Ask for at most {MAX_DAYS} days at a time.")
+    engine: AsyncEngine = request.app.state.ledger_engine
+    tenant = tenant_of(request)
+    lines = await usage(engine, since=since, until=until, tenant=tenant)
+    items = [
+        UsageItem(
+            day=line.day,
+            feature=line.feature,
+            model=line.model,
+            calls=line.calls,
+            input_tokens=line.input_tokens,
+            output_tokens=line.output_tokens,
+            cost_usd=line.cost_usd,
+            unpriced_calls=line.unpriced_calls,
+            cache_hits=line.cache_hits,
+        )
+        for line in lines
+    ]
+    return UsageReport(
+        tenant=tenant,
+        since=since,
+        until=until,
+        total_cost_usd=sum((item.cost_usd for item in items), Decimal(0)),
+        items=items,
+    )

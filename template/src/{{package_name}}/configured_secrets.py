@@ -1,0 +1,43 @@
+"""Every secret this process holds, so log and span redaction can remove it wherever it appears.
+
+The service's own secrets come from its settings (API keys, passwords inside database and Redis
+URLs). Provider SDK keys are read by name from the environment and `.env`: any variable whose
+name ends in `API_KEY`, `TOKEN`, `SECRET` or `PASSWORD`, whichever provider it belongs to.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from .settings import Settings
+
+_SECRET_NAME = re.compile(r"(API_KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
+
+
+def configured_secrets(settings: Settings, env_file: Path | None = Path(".env")) -> list[str]:
+    """Secret values to redact; values shorter than 8 characters are left to the redactor."""
+    return sorted(set(filter(None, _from_settings(settings))) | set(_from_environment(env_file)))
+
+
+def _from_settings(settings: Settings) -> Iterator[str]:
+    for api_key in settings.api_keys:
+        yield api_key.key.get_secret_value()
+    for url in (settings.ledger_url, settings.redis_url):
+        if url is not None:
+            yield urlsplit(url.get_secret_value()).password or ""
+
+
+def _from_environment(env_file: Path | None) -> Iterator[str]:
+    sources: list[dict[str, str | None]] = [dict(os.environ)]
+    if env_file is not None and env_file.is_file():
+        sources.append(dotenv_values(env_file))
+    for source in sources:
+        for name, value in source.items():
+            if value and _SECRET_NAME.search(name):
+                yield value

@@ -1,0 +1,1 @@
+"""The cost ledger: one row per model call, written off the request path, queried for usage."""

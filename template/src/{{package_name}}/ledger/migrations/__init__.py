@@ -1,0 +1,1 @@
+"""Alembic migrations of the ledger; `ledger.migrate` runs them, newest last."""

@@ -1,0 +1,83 @@
+"""Usage read back from the ledger: calls, tokens and cost per day, tenant, feature and model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Integer, case, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..costs.pricing import from_nano_usd
+from .schema import model_calls
+
+
+@dataclass(frozen=True, slots=True)
+class UsageLine:
+    """Everything one tenant spent on one model for one feature on one UTC day."""
+
+    day: dt.date
+    tenant: str
+    feature: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+    unpriced_calls: int
+    cache_hits: int
+
+
+async def usage(
+    engine: AsyncEngine, *, since: dt.date, until: dt.date, tenant: str | None = None
+) -> list[UsageLine]:
+    """Usage from `since` to `until` (inclusive), for one tenant or all of them."""
+    calls = model_calls.c
+    query = (
+        select(
+            calls.day,
+            calls.tenant,
+            calls.feature,
+            calls.model,
+            func.count(),
+            func.sum(calls.input_tokens),
+            func.sum(calls.output_tokens),
+            func.coalesce(func.sum(calls.cost_nano_usd), 0),
+            func.sum(case((calls.cost_nano_usd.is_(None), 1), else_=0), type_=Integer),
+            func.sum(case((calls.outcome == "cache_hit", 1), else_=0), type_=Integer),
+        )
+        .where(calls.day >= since, calls.day <= until)
+        .group_by(calls.day, calls.tenant, calls.feature, calls.model)
+        .order_by(calls.day, calls.tenant, calls.feature, calls.model)
+    )
+    if tenant is not None:
+        query = query.where(calls.tenant == tenant)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    return [
+        UsageLine(
+            day=day,
+            tenant=row_tenant,
+            feature=feature,
+            model=model,
+            calls=int(count),
+            input_tokens=int(input_tokens),
+            output_tokens=int(output_tokens),
+            cost_usd=from_nano_usd(int(cost)),
+            unpriced_calls=int(unpriced),
+            cache_hits=int(hits),
+        )
+        for (
+            day,
+            row_tenant,
+            feature,
+            model,
+            count,
+            input_tokens,
+            output_tokens,
+            cost,
+            unpriced,
+            hits,
+        ) in rows
+    ]

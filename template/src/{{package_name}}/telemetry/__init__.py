@@ -1,0 +1,1 @@
+"""OpenTelemetry traces and metrics for the service, with GenAI semantic-convention names."""
