@@ -31,7 +31,7 @@ from .llm.classical import Rules
 from .llm.factory import build_model, build_models
 from .llm.fallback import ChainPolicy, FallbackChain
 from .llm.retry import RetryPolicy
-from .metering import Meter
+from .metering import Metering
 from .prompts import PromptRegistry
 from .rate_limits import TenantRateLimiter
 from .redaction import Redactor
@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, telemetry: Telemetry | None = N
         if not prices.is_priced(model):
             log.warning("model_unpriced", model=model, fix="add it to MODEL_PRICES")
     redactor = Redactor(configured_secrets(settings))
-    meter = Meter(
+    metering = Metering(
         prices=prices,
         budgets=budgets,
         ledger=ledger,
@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None, telemetry: Telemetry | None = N
         models=models,
         prompt=prompts.get("triage", settings.triage_prompt_version),
         review_threshold=settings.triage_review_threshold,
-        meter=meter,
+        metering=metering,
         rate_limiter=rate_limiter,
         cache=ResponseCache(
             shared.cache_store(settings.cache_max_entries), settings.cache_ttl_seconds, metrics

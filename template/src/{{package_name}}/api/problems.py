@@ -66,6 +66,27 @@ PROBLEM_RESPONSES = _documented(400, 401, 413, 422, 429, 500, 503)
 """OpenAPI documentation of the problems a model-backed route can return."""
 
 
+def problem_document(
+    status: int,
+    *,
+    request_id: str | None,
+    instance: str | None,
+    detail: str | None = None,
+    errors: Sequence[FieldError] | None = None,
+    limit: LimitKind | None = None,
+) -> Problem:
+    """The problem for `status`; also sent as the `error` event of a failed stream."""
+    return Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=instance,
+        request_id=request_id,
+        errors=list(errors) if errors is not None else None,
+        limit=limit,
+    )
+
+
 def problem_response(
     status: int,
     *,
@@ -77,14 +98,8 @@ def problem_response(
     limit: LimitKind | None = None,
 ) -> JSONResponse:
     """Build a problem response; `title` is always the standard reason phrase."""
-    problem = Problem(
-        title=HTTPStatus(status).phrase,
-        status=status,
-        detail=detail,
-        instance=instance,
-        request_id=request_id,
-        errors=list(errors) if errors is not None else None,
-        limit=limit,
+    problem = problem_document(
+        status, request_id=request_id, instance=instance, detail=detail, errors=errors, limit=limit
     )
     return JSONResponse(
         problem.model_dump(exclude_none=True),

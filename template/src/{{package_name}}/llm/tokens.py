@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 
-from .port import Message
+from .port import Message, OutputSchema
 
 BYTES_PER_TOKEN = 3
 """Conservative: English averages about 4 UTF-8 bytes a token, CJK about 3 bytes a token."""
@@ -19,3 +20,15 @@ def estimate_tokens(text: str) -> int:
 def request_tokens(messages: Iterable[Message]) -> int:
     """Estimate the input tokens of a conversation."""
     return sum(estimate_tokens(message.content) for message in messages)
+
+
+_schema_tokens: dict[str, int] = {}
+
+
+def schema_tokens(output: OutputSchema | None) -> int:
+    """Estimated tokens of the output schema sent with a request, counted once per schema."""
+    if output is None:
+        return 0
+    if output.name not in _schema_tokens:
+        _schema_tokens[output.name] = estimate_tokens(json.dumps(output.json_schema))
+    return _schema_tokens[output.name]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from http import HTTPStatus
 
 import structlog
 from fastapi import APIRouter, Request, Response
@@ -12,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from ..api.admission import tenant_of
 from ..api.deadline import TIMEOUT_HEADER_DOCS, request_deadline
-from ..api.problems import PROBLEM_RESPONSES, LimitKind, Problem
+from ..api.problems import PROBLEM_RESPONSES, LimitKind, problem_document
 from ..cache import cache_mode
 from ..costs.budget import BudgetExceededError, BudgetUnavailableError
 from ..llm.errors import ModelError
@@ -119,13 +118,8 @@ async def _sse(
 def _problem(
     status: int, detail: str, request_id: str | None, path: str, limit: LimitKind | None = None
 ) -> str:
-    problem = Problem(
-        title=HTTPStatus(status).phrase,
-        status=status,
-        detail=detail,
-        instance=path,
-        request_id=request_id,
-        limit=limit,
+    problem = problem_document(
+        status, request_id=request_id, instance=path, detail=detail, limit=limit
     )
     return _event("error", problem.model_dump_json(exclude_none=True))
 

@@ -1,7 +1,7 @@
 """Triage business logic: build the model request, ask the fallback chain, apply review policy.
 
 Around the model call it applies what every feature needs: the tenant's token quota, the
-response cache, and the call context the meter records on every span, ledger row and log line.
+response cache, and the call context metering records on every span, ledger row and log line.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..llm.errors import ContextWindowExceededError
 from ..llm.fallback import FallbackChain, Served
 from ..llm.port import ModelRequest, TextDelta
 from ..llm.tokens import BYTES_PER_TOKEN, request_tokens
-from ..metering import DEFAULT_MAX_OUTPUT_TOKENS, CallContext, Meter
+from ..metering import DEFAULT_MAX_OUTPUT_TOKENS, CallContext, Metering
 from ..prompts import Prompt
 from ..rate_limits import TenantRateLimiter
 from .schemas import TRIAGE_OUTPUT, TriageRequest, TriageResponse, TriageResult
@@ -43,7 +43,7 @@ class TriageService:
     models: FallbackChain
     prompt: Prompt
     review_threshold: float
-    meter: Meter
+    metering: Metering
     rate_limiter: TenantRateLimiter
     cache: ResponseCache
 
@@ -64,14 +64,14 @@ class TriageService:
         if cached is not None:
             answer = TriageResponse.model_validate_json(cached)
             latency_ms = round((time.perf_counter() - started) * 1000, 2)
-            self.meter.cache_hit(call, answer.model, latency_ms)
+            self.metering.cache_hit(call, answer.model, latency_ms)
             return answer.model_copy(update={"cached": True, "degraded": False})
         request = self._render(ticket.subject, ticket.body)
         await self._admit_tokens(request, tenant)
         served = await self.models.generate(
             partial(self._fit, ticket, request),
             TriageResult,
-            observer=self.meter.for_request(call),
+            observer=self.metering.for_request(call),
             deadline=deadline,
             input_chars=_input_chars(ticket),
         )
@@ -101,7 +101,7 @@ class TriageService:
         events = self.models.stream(
             partial(self._fit, ticket, request),
             TriageResult,
-            observer=self.meter.for_request(call),
+            observer=self.metering.for_request(call),
             deadline=deadline,
             input_chars=_input_chars(ticket),
         )
