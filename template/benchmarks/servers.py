@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .load import HOST, fetch
 from .service import ENV_PREFIX, PACKAGE
-from .workload import MODEL, PROJECT_ROOT, PROMPT_VERSION, PROMPTS_DIR, get_request
+from .workload import FLAGS_FILE, MODEL, PROJECT_ROOT, PROMPTS_DIR, get_request
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -85,9 +85,9 @@ def full_server(env: Mapping[str, str], workdir: Path, sink_port: int, api_key: 
     settings = {
         "API_KEYS": f"bench:{api_key}",
         "MODEL": MODEL,
-        "TRIAGE_PROMPT_VERSION": str(PROMPT_VERSION),
+        "FLAGS_FILE": str(FLAGS_FILE),
         "PROMPTS_DIR": str(PROMPTS_DIR),
-        "LEDGER_URL": f"sqlite+aiosqlite:///{ledger_path(workdir)}",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{ledger_path(workdir)}",
         "RATE_LIMIT_REQUESTS_PER_MINUTE": UNLIMITED,
         "RATE_LIMIT_TOKENS_PER_MINUTE": UNLIMITED,
         "LOG_LEVEL": "info",

@@ -10,11 +10,12 @@ from .service import CLASSICAL_MODEL
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
+FLAGS_FILE = PROJECT_ROOT / "flags" / "flags.json"
 PROMPT_NAME = "triage"
 PROMPT_VERSION = 1
 MODEL = CLASSICAL_MODEL
-"""The full service is configured with this model and prompt version too, so both servers
-render the same prompt for the same model."""
+"""The full service is configured with this model, and its `production` label serves this
+prompt version, so both servers render the same prompt for the same model."""
 
 TRIAGE_PATH = "/v1/triage"
 SUBJECT = "Charged twice for my subscription this month, ref {ref}"

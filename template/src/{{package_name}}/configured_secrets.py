@@ -28,7 +28,7 @@ def configured_secrets(settings: Settings, env_file: Path | None = Path(".env"))
 def _from_settings(settings: Settings) -> Iterator[str]:
     for api_key in settings.api_keys:
         yield api_key.key.get_secret_value()
-    for url in (settings.ledger_url, settings.redis_url):
+    for url in (settings.database_url, settings.redis_url):
         if url is not None:
             yield urlsplit(url.get_secret_value()).password or ""
 

@@ -18,22 +18,32 @@ A prompt file is YAML front matter followed by role sections:
 
 Sections are rendered in a Jinja sandbox with strict undefined variables. User input is only
 ever passed as a variable value, never as template source, so it cannot run template code.
+
+Versions are files; **labels** (`production`, `canary`, ...) in `labels.yaml` beside them say
+which version each label serves. `PromptCatalog` loads both, checks them together (every label
+points at a version that exists, every version of a feature's prompt targets the feature's
+output schema) and reloads them when a file changes, so moving a label is a deployment without a
+restart. Problems are reported with the file and line.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, cast
 
+import structlog
 import yaml
 from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .llm.port import GenerationSettings, Message, Role
+
+log = structlog.get_logger(__name__)
 
 _FRONT_MATTER = re.compile(r"\A---\n(?P<meta>.*?)\n---\n(?P<body>.*)\Z", re.DOTALL)
 _ROLE_LINE = re.compile(r"^(system|user|assistant):[ \t]*$", re.MULTILINE)
@@ -64,6 +74,7 @@ class Prompt:
 
     metadata: PromptMetadata
     sections: tuple[tuple[Role, Template], ...]
+    source: Path
 
     @property
     def ref(self) -> str:
@@ -118,6 +129,13 @@ class PromptRegistry:
         except KeyError:
             raise PromptError(f"no prompt {name}@{version}") from None
 
+    def has(self, name: str, version: int) -> bool:
+        return (name, version) in self._prompts
+
+    def versions(self, name: str) -> list[Prompt]:
+        """Every version of `name`, oldest first."""
+        return [self._prompts[key] for key in sorted(self._prompts) if key[0] == name]
+
     def __len__(self) -> int:
         return len(self._prompts)
 
@@ -149,4 +167,158 @@ def load_prompt(path: Path, environment: SandboxedEnvironment) -> Prompt:
         raise PromptError(
             f"{path}: the template uses {sorted(used)} but declares {sorted(metadata.variables)}"
         )
-    return Prompt(metadata=metadata, sections=tuple(sections))
+    return Prompt(metadata=metadata, sections=tuple(sections), source=path)
+
+
+LABELS_FILE = "labels.yaml"
+PRODUCTION = "production"
+_LABEL = re.compile(r"^[a-z][a-z0-9_-]*$")
+CHECK_INTERVAL_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Which version each label of each prompt serves, and where each is written."""
+
+    versions: Mapping[str, Mapping[str, int]]
+    lines: Mapping[tuple[str, str], int]
+    path: Path
+
+    def line(self, name: str, label: str) -> str:
+        return f"{self.path}:{self.lines.get((name, label), 1)}"
+
+
+def load_labels(path: Path) -> Labels:
+    """Parse `labels.yaml`: prompt name, then label, then version; errors name file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PromptError(
+            f"{path}: {exc.strerror}; it maps each prompt's labels to versions"
+        ) from exc
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise PromptError(f"{path}: invalid YAML: {exc}") from exc
+    if root is None:
+        return Labels({}, {}, path)
+    if not isinstance(root, yaml.MappingNode):
+        raise PromptError(f"{path}:{root.start_mark.line + 1}: expected prompt names as keys")
+    versions: dict[str, dict[str, int]] = {}
+    lines: dict[tuple[str, str], int] = {}
+    for name_node, labels_node in root.value:
+        name = name_node.value
+        where = f"{path}:{name_node.start_mark.line + 1}"
+        if not isinstance(labels_node, yaml.MappingNode) or not re.match(_NAME, str(name)):
+            raise PromptError(f"{where}: expected `<prompt name>:` and its `<label>: <version>`s")
+        for label_node, version_node in labels_node.value:
+            label, version = label_node.value, version_node.value
+            line = label_node.start_mark.line + 1
+            if not _LABEL.match(str(label)) or not str(version).isdigit():
+                raise PromptError(f"{path}:{line}: expected `<label>: <version number>`")
+            versions.setdefault(name, {})[label] = int(version)
+            lines[(name, label)] = line
+    return Labels(versions, lines, path)
+
+
+class PromptCatalog:
+    """The prompts of a directory and their labels, checked together and kept current.
+
+    `feature_schemas` names the output schema each feature's prompt must target (e.g.
+    `{"triage": "triage_result"}`); every such prompt needs a `production` label.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        feature_schemas: Mapping[str, str],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._directory = directory
+        self._feature_schemas = dict(feature_schemas)
+        self._clock = clock
+        self._fingerprint = self._scan()
+        self._registry, self._labels = self._load()
+        self._checked_at = clock()
+
+    @property
+    def labels(self) -> Labels:
+        self.refresh()
+        return self._labels
+
+    @property
+    def registry(self) -> PromptRegistry:
+        self.refresh()
+        return self._registry
+
+    def get(self, name: str, label: str) -> Prompt:
+        """The version `label` serves; an unknown label is a `PromptError`."""
+        self.refresh()
+        version = self._labels.versions.get(name, {}).get(label)
+        if version is None:
+            raise PromptError(f"{name} has no label {label!r}")
+        return self._registry.get(name, version)
+
+    def refresh(self) -> None:
+        """Reload if a prompt file or the labels changed (checked at most once a second).
+
+        A change that does not validate is refused: the last good prompts and labels stay in
+        force, and the refusal is logged with the file and line.
+        """
+        now = self._clock()
+        if now - self._checked_at < CHECK_INTERVAL_SECONDS:
+            return
+        self._checked_at = now
+        fingerprint = self._scan()
+        if fingerprint == self._fingerprint:
+            return
+        try:
+            self._registry, self._labels = self._load()
+        except PromptError as exc:
+            _log_refused(str(exc))
+        self._fingerprint = fingerprint
+
+    def _scan(self) -> tuple[tuple[str, int, int], ...]:
+        files = sorted([*self._directory.rglob("*.md"), self._directory / LABELS_FILE])
+        stamps = []
+        for path in files:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(stamps)
+
+    def _load(self) -> tuple[PromptRegistry, Labels]:
+        registry = PromptRegistry.from_directory(self._directory)
+        labels = load_labels(self._directory / LABELS_FILE)
+        for name, schema in self._feature_schemas.items():
+            if PRODUCTION not in labels.versions.get(name, {}):
+                raise PromptError(f"{labels.path}: {name} needs a {PRODUCTION!r} label")
+            for prompt in registry.versions(name):
+                if prompt.metadata.output_schema != schema:
+                    raise PromptError(
+                        f"{prompt.source}:{_front_matter_line(prompt.source, 'output_schema')}: "
+                        f"{prompt.ref} targets {prompt.metadata.output_schema!r}, but the {name} "
+                        f"feature answers with {schema!r}"
+                    )
+        for name, versions in labels.versions.items():
+            for label, version in versions.items():
+                if not registry.has(name, version):
+                    raise PromptError(
+                        f"{labels.line(name, label)}: {name} {label} points at version {version}, "
+                        f"which does not exist"
+                    )
+        return registry, labels
+
+
+def _front_matter_line(path: Path, key: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.startswith(f"{key}:"):
+            return number
+    return 1
+
+
+def _log_refused(error: str) -> None:
+    log.error("prompts_reload_refused", error=error)

@@ -3,8 +3,9 @@
 A plain ASGI middleware rather than a FastAPI dependency: it runs on every API request, and
 each dependency FastAPI resolves costs more than this whole check. An unknown key gets a 401
 problem with a `WWW-Authenticate` challenge; a tenant over its quota gets a 429 problem with
-`Retry-After`. Admitted requests carry their tenant in `request.state.tenant` and their quota's
-`RateLimit-Policy` and `RateLimit` headers on the response.
+`Retry-After`. Admitted requests carry their `Caller` in `request.state.caller` and their
+quota's `RateLimit-Policy` and `RateLimit` headers on the response. What a route requires of
+the caller's scopes, the route checks with `require_scope`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import structlog
+from fastapi import HTTPException
 from opentelemetry import trace
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..rate_limits import RateLimitedError, TenantRateLimiter
+from ..settings import KeyScope
 from ..telemetry import semconv
-from .auth import ApiKeyAuthenticator
+from .auth import ApiKeyAuthenticator, Caller
 from .problems import LimitKind, problem_response
 from .request_context import RESPONSE_HEADERS
 
@@ -46,15 +49,15 @@ class AdmissionMiddleware:
             detail = "Send an API key as 'Authorization: Bearer <key>'."
             await _refuse(scope, receive, send, 401, detail, _CHALLENGE)
             return
-        tenant = self.authenticator.authenticate(token.strip())
-        if tenant is None:
+        caller = self.authenticator.authenticate(token.strip())
+        if caller is None:
             await _refuse(scope, receive, send, 401, "The API key is not valid.", _INVALID)
             return
-        scope.setdefault("state", {})["tenant"] = tenant.id
-        structlog.contextvars.bind_contextvars(tenant=tenant.id)
-        trace.get_current_span().set_attribute(semconv.APP_TENANT, tenant.id)
+        scope.setdefault("state", {})["caller"] = caller
+        structlog.contextvars.bind_contextvars(tenant=caller.tenant)
+        trace.get_current_span().set_attribute(semconv.APP_TENANT, caller.tenant)
         try:
-            quota = await self.rate_limiter.admit_request(tenant.id)
+            quota = await self.rate_limiter.admit_request(caller.tenant)
         except RateLimitedError as exc:
             headers = {"Retry-After": str(exc.state.reset_seconds), **exc.state.headers()}
             await _refuse(scope, receive, send, 429, exc.detail, headers, limit=exc.state.name)
@@ -65,10 +68,23 @@ class AdmissionMiddleware:
         await self.app(scope, receive, send)
 
 
+def caller_of(request: Request) -> Caller:
+    """The caller `AdmissionMiddleware` admitted this request for."""
+    caller: Caller = request.state.caller
+    return caller
+
+
 def tenant_of(request: Request) -> str:
     """The tenant `AdmissionMiddleware` admitted this request for."""
-    tenant: str = request.state.tenant
-    return tenant
+    return caller_of(request).tenant
+
+
+def require_scope(request: Request, scope: KeyScope) -> Caller:
+    """The caller, if their key has `scope`; otherwise a 403 problem."""
+    caller = caller_of(request)
+    if scope not in caller.scopes:
+        raise HTTPException(403, f"This API key does not have the {scope!r} scope.")
+    return caller
 
 
 def _header(scope: Scope, name: bytes) -> str:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from ..costs.budget import BudgetExceededError, BudgetUnavailableError
+from ..flags.features import FeatureDisabledError
 from ..llm.errors import NoModelAvailableError
 from ..rate_limits import ExceedsQuotaError, RateLimitedError
 
@@ -152,6 +153,10 @@ async def _no_model_available(request: Request, exc: NoModelAvailableError) -> J
     )
 
 
+async def _feature_disabled(request: Request, exc: FeatureDisabledError) -> JSONResponse:
+    return _from_request(request, 503, detail=f"The {exc.feature} feature is switched off.")
+
+
 async def _rate_limited(request: Request, exc: RateLimitedError) -> JSONResponse:
     headers = {"Retry-After": str(exc.state.reset_seconds), **exc.state.headers()}
     return _from_request(request, 429, detail=exc.detail, headers=headers, limit=exc.state.name)
@@ -187,6 +192,7 @@ PROBLEM_HANDLERS: Mapping[int | type[Exception], ExceptionHandler] = {
     HTTPException: _http_error,
     RequestValidationError: _validation_error,
     NoModelAvailableError: _no_model_available,
+    FeatureDisabledError: _feature_disabled,
     RateLimitedError: _rate_limited,
     ExceedsQuotaError: _exceeds_quota,
     BudgetExceededError: _budget_exceeded,

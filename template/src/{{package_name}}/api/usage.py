@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, PlainSerializer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..ledger.usage import usage
-from .admission import tenant_of
+from .admission import require_scope
 from .problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["usage"])
@@ -62,8 +62,8 @@ async def get_usage(
         raise HTTPException(422, "`since` must not be after `until`.")
     if (until - since).days >= MAX_DAYS:
         raise HTTPException(422, f"Ask for at most {MAX_DAYS} days at a time.")
-    engine: AsyncEngine = request.app.state.ledger_engine
-    tenant = tenant_of(request)
+    engine: AsyncEngine = request.app.state.database
+    tenant = require_scope(request, "usage:read").tenant
     lines = await usage(engine, since=since, until=until, tenant=tenant)
     items = [
         UsageItem(

@@ -123,6 +123,14 @@ class BudgetLimits:
     tenants: Mapping[str, SpendLimits]
     features: Mapping[str, SpendLimits]
 
+    def describe(self) -> dict[str, object]:
+        """The limits as plain JSON values, e.g. for the audit trail."""
+        return {
+            "tenant_default": self.tenant_default.model_dump(mode="json"),
+            "tenants": {t: limits.model_dump(mode="json") for t, limits in self.tenants.items()},
+            "features": {f: limits.model_dump(mode="json") for f, limits in self.features.items()},
+        }
+
     def of(self, scope: Scope, subject: str) -> SpendLimits:
         if scope == "tenant":
             return self.tenants.get(subject, self.tenant_default)

@@ -10,7 +10,7 @@ from sqlalchemy import Integer, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..costs.pricing import from_nano_usd
-from .schema import model_calls
+from ..database.tables import model_calls
 
 
 @dataclass(frozen=True, slots=True)

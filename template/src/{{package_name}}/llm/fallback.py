@@ -102,8 +102,25 @@ class FallbackChain:
         """The model asked first for an input of this size."""
         return route(self._policy.routing, input_chars, self._policy.primary)
 
-    def _chain(self, input_chars: int) -> list[_Link]:
-        names = dict.fromkeys([self.primary(input_chars), *self._policy.fallbacks])
+    def knows(self, model: str) -> bool:
+        """Whether `model` is one of the chain's models (so it can be asked first)."""
+        return model in self._links or model == self._last_resort.model.name
+
+    def model(self, name: str) -> Model:
+        """One of the chain's models by name, to ask it alone (a shadow candidate)."""
+        link = self._links.get(name)
+        if link is not None:
+            return link.model
+        if name == self._last_resort.model.name:
+            return self._last_resort.model
+        raise KeyError(name)
+
+    def _chain(self, input_chars: int, first: str | None) -> list[_Link]:
+        """`first` (or the routed primary), the fallbacks, then the last resort; asking the last
+        resort first asks it alone, as nothing can answer after it."""
+        if first == self._last_resort.model.name:
+            return [self._last_resort]
+        names = dict.fromkeys([first or self.primary(input_chars), *self._policy.fallbacks])
         return [*(self._links[name] for name in names if name in self._links), self._last_resort]
 
     async def generate(
@@ -114,9 +131,13 @@ class FallbackChain:
         observer: CallObserver,
         deadline: Deadline,
         input_chars: int,
+        first: str | None = None,
     ) -> Served[OutputT]:
-        """The first answer any model of the chain gives; `NoModelAvailableError` if none."""
-        chain = self._chain(input_chars)
+        """The first answer any model of the chain gives; `NoModelAvailableError` if none.
+
+        `first` asks that model before the rest (a flag's choice); it must be one the chain knows.
+        """
+        chain = self._chain(input_chars, first)
         for position, link in enumerate(chain):
             request = self._admit(link, build, observer)
             if request is None:
@@ -143,15 +164,16 @@ class FallbackChain:
         observer: CallObserver,
         deadline: Deadline,
         input_chars: int,
+        first: str | None = None,
     ) -> AsyncIterator[TextDelta | Served[OutputT]]:
         """Stream from the first model that starts answering; fall back only before that."""
-        for position, link in enumerate(self._chain(input_chars)):
+        for position, link in enumerate(self._chain(input_chars, first)):
             request = self._admit(link, build, observer)
             if request is None:
                 continue
             events = structured.stream(link.model, request, output_type, observer)
             try:
-                first = await self._first_event(link, events, deadline)
+                opening = await self._first_event(link, events, deadline)
             except ModelError as exc:
                 await events.aclose()
                 _release(link)
@@ -162,7 +184,7 @@ class FallbackChain:
                 _release(link)
                 raise
             try:
-                async for event in _prepend(first, events):
+                async for event in _prepend(opening, events):
                     if isinstance(event, TextDelta):
                         yield event
                     else:

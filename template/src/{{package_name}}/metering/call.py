@@ -12,7 +12,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from ..costs.budget import Reservation
 from ..costs.pricing import to_nano_usd
-from ..ledger.schema import LedgerRow
+from ..ledger.rows import LedgerRow
 from ..llm.observer import Attempt, Outcome
 from ..llm.port import ModelResponse, Usage
 from ..telemetry import content, semconv
@@ -79,6 +79,7 @@ class MeteredCall:
                 cached_input_tokens=usage.cached_input_tokens,
                 cost_nano_usd=cost_nano,
                 latency_ms=latency_ms,
+                shadow=self._context.shadow,
             )
         )
         self._record_metrics(response, seconds, cost, error_type)
@@ -99,6 +100,7 @@ class MeteredCall:
             outcome=outcome,
             finish_reason=response.finish_reason if response is not None else None,
             error_type=error_type,
+            shadow=self._context.shadow,
             span_id=format(self._span.get_span_context().span_id, "016x"),
         )
 

@@ -10,10 +10,10 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
-from ..costs.budget import BudgetGate
+from ..costs.budget import NO_RESERVATION, BudgetGate
 from ..costs.pricing import PriceBook, to_nano_usd
-from ..ledger.schema import LedgerRow
-from ..ledger.writer import LedgerWriter
+from ..database.writer import RowWriter
+from ..ledger.rows import LedgerRow
 from ..llm.observer import Attempt, CallInProgress
 from ..llm.port import ModelRequest, Usage
 from ..llm.tokens import request_tokens, schema_tokens
@@ -34,6 +34,8 @@ class CallContext:
     feature: str
     prompt: str
     request_id: str | None = None
+    shadow: bool = False
+    """Shadow traffic: recorded as such in the ledger, and not charged to the tenant's budgets."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Metering:
 
     prices: PriceBook
     budgets: BudgetGate
-    ledger: LedgerWriter
+    ledger: RowWriter
     metrics: ServiceMetrics
     spans: SpanRecorder
     redactor: Redactor
@@ -87,8 +89,12 @@ class RequestMetering:
         """Reserve the call's maximum cost (may refuse it), then open its client span."""
         metering = self.metering
         context = self.context
-        reservation = await metering.budgets.reserve(
-            context.tenant, context.feature, model, self._max_cost(model, request)
+        reservation = (
+            NO_RESERVATION
+            if context.shadow
+            else await metering.budgets.reserve(
+                context.tenant, context.feature, model, self._max_cost(model, request)
+            )
         )
         provider, _, model_name = model.partition(":")
         attributes: dict[str, AttributeValue] = {
@@ -101,6 +107,8 @@ class RequestMetering:
             semconv.APP_TENANT: context.tenant,
             semconv.APP_FEATURE: context.feature,
         }
+        if context.shadow:
+            attributes[semconv.APP_SHADOW] = True
         if request.settings.temperature is not None:
             attributes[semconv.GEN_AI_REQUEST_TEMPERATURE] = request.settings.temperature
         if request.settings.max_output_tokens is not None:

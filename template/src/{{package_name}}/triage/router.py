@@ -9,7 +9,7 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from ..api.admission import tenant_of
+from ..api.admission import require_scope
 from ..api.deadline import TIMEOUT_HEADER_DOCS, request_deadline
 from ..api.problems import PROBLEM_RESPONSES, LimitKind, problem_document
 from ..cache import cache_mode
@@ -47,11 +47,12 @@ async def triage(ticket: TriageRequest, request: Request) -> Response:
     `X-Model` names the model that answered; `X-Degraded: true` says a fallback did;
     `"cached": true` says the answer was reused from an identical earlier request.
     """
+    caller = require_scope(request, "predict")
     service: TriageService = request.app.state.triage
     answer = await service.triage(
         ticket,
         request_deadline(request),
-        tenant=tenant_of(request),
+        tenant=caller.tenant,
         request_id=request.state.request_id,
         cache_mode=cache_mode(request.headers.get("cache-control")),
     )
@@ -80,10 +81,11 @@ async def triage_stream(ticket: TriageRequest, request: Request) -> StreamingRes
 
     A client that disconnects cancels the upstream model call. Streams are never cached.
     """
+    caller = require_scope(request, "predict")
     service: TriageService = request.app.state.triage
     request_id: str = request.state.request_id
     answers = await service.triage_stream(
-        ticket, request_deadline(request), tenant=tenant_of(request), request_id=request_id
+        ticket, request_deadline(request), tenant=caller.tenant, request_id=request_id
     )
     return StreamingResponse(
         _sse(answers, request_id, request.url.path),

@@ -1,21 +1,23 @@
-"""Write ledger rows in batches, off the request path, and lose none at shutdown.
+"""Write rows in batches, off the request path, and lose none at shutdown.
 
 `record` only appends to an in-memory buffer, so a slow or unavailable database never slows a
-request. A background task inserts the buffer in batches; when an insert fails the rows stay
-buffered and are retried with backoff. `aclose` (called at graceful shutdown) writes everything
-still buffered before the process exits.
+request. A background task inserts the buffer in batches (one insert per table); when an insert
+fails the rows stay buffered and are retried with backoff. `aclose` (called at graceful
+shutdown) writes everything still buffered before the process exits. Rows for any table go
+through the same writer: ledger rows, answers, shadow comparisons.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections import deque
+from typing import Any, ClassVar, Protocol
 
 import structlog
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from .schema import LedgerRow, model_calls
 
 log = structlog.get_logger(__name__)
 
@@ -23,17 +25,27 @@ FLUSH_INTERVAL_SECONDS = 0.5
 BATCH_SIZE = 500
 MAX_BACKOFF_SECONDS = 10.0
 DRAIN_RETRY_SECONDS = 0.1
+
+
+class Row(Protocol):
+    """A row to insert: its table, and its column values."""
+
+    TABLE: ClassVar[Table]
+
+    def values(self) -> dict[str, Any]: ...
+
+
 MAX_BUFFERED_ROWS = 200_000
 """Past this many unwritten rows (the database has been down a long time) new rows are counted
 as dropped rather than exhausting memory; `ledger_rows_dropped` says how many."""
 
 
-class LedgerWriter:
+class RowWriter:
     """Buffers rows and inserts them in the background; one per process."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._buffer: deque[LedgerRow] = deque()
+        self._buffer: deque[Row] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._draining = False
@@ -48,7 +60,7 @@ class LedgerWriter:
         """Rows recorded but not yet written, the batch being written included."""
         return len(self._buffer) + self._in_flight
 
-    def record(self, row: LedgerRow) -> None:
+    def record(self, row: Row) -> None:
         """Queue `row` for writing; returns at once."""
         if len(self._buffer) >= MAX_BUFFERED_ROWS:
             self.dropped += 1
@@ -105,7 +117,8 @@ class LedgerWriter:
         self._in_flight = len(batch)
         try:
             async with self._engine.begin() as connection:
-                await connection.execute(model_calls.insert(), [row.values() for row in batch])
+                for table, rows in itertools.groupby(batch, key=lambda row: row.TABLE):
+                    await connection.execute(table.insert(), [row.values() for row in rows])
         except Exception as exc:
             self._buffer.extendleft(reversed(batch))
             self.write_errors += 1

@@ -1,4 +1,4 @@
-"""Alembic environment: migrate over the connection `ledger.migrate` hands in.
+"""Alembic environment: migrate over the connection `database.migrate` hands in.
 
 The service runs migrations itself at start-up, so there is no alembic.ini and no URL here.
 A schema change is a new module in `versions/`, written by hand like `0001_model_calls.py`: its

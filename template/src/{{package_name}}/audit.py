@@ -1,0 +1,139 @@
+"""The audit trail: who changed what, and when, appended and never edited.
+
+Label promotions, flag file changes the service saw, budget overrides coming into force and
+review decisions are each one row: the actor (an API key id such as `acme/1a2b3c4d`, an
+operator's name for the CLI, or `service` for what the service noticed itself), the action, its
+subject, the tenant it concerns (if any) and details. Nothing in the service updates or deletes
+these rows; reading them is for operators (`admin` keys) and, filtered, for each tenant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .database.tables import audit_events
+
+SERVICE_ACTOR = "service"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One entry of the trail."""
+
+    occurred_at: dt.datetime
+    actor: str
+    action: str
+    subject: str
+    tenant: str | None
+    details: Mapping[str, Any]
+
+
+class AuditLog:
+    """Appends events to `audit_events` as they happen (they are rare: no batching)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._pending: set[asyncio.Task[AuditEvent]] = set()
+
+    def record_soon(
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        *,
+        tenant: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`record` from code that cannot wait (e.g. a flag provider's callback)."""
+        task = asyncio.create_task(
+            self.record(actor, action, subject, tenant=tenant, details=details)
+        )
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def aclose(self) -> None:
+        """Wait for the events still being written."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    async def record_if_changed(
+        self, actor: str, action: str, subject: str, details: Mapping[str, Any]
+    ) -> bool:
+        """Record the event unless the latest one of this action and subject had these details.
+
+        Used at start-up for configuration that lives outside the service (budget overrides):
+        each deployment that changes it leaves one entry, restarts leave none.
+        """
+        query = (
+            select(audit_events.c.details)
+            .where(audit_events.c.action == action, audit_events.c.subject == subject)
+            .order_by(audit_events.c.id.desc())
+            .limit(1)
+        )
+        async with self._engine.connect() as connection:
+            latest = (await connection.execute(query)).scalar_one_or_none()
+        if latest == dict(details):
+            return False
+        await self.record(actor, action, subject, details=details)
+        return True
+
+    async def record(
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        *,
+        tenant: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEvent:
+        event = AuditEvent(
+            occurred_at=dt.datetime.now(dt.UTC),
+            actor=actor,
+            action=action,
+            subject=subject,
+            tenant=tenant,
+            details=dict(details or {}),
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                audit_events.insert(),
+                {
+                    "occurred_at": event.occurred_at,
+                    "actor": event.actor,
+                    "action": event.action,
+                    "subject": event.subject,
+                    "tenant": event.tenant,
+                    "details": dict(event.details),
+                },
+            )
+        return event
+
+    async def events(
+        self, *, tenant: str | None = None, since: dt.datetime | None = None, limit: int = 100
+    ) -> list[AuditEvent]:
+        """The latest events first; only one tenant's when `tenant` is given."""
+        query = select(audit_events).order_by(audit_events.c.id.desc()).limit(limit)
+        if tenant is not None:
+            query = query.where(audit_events.c.tenant == tenant)
+        if since is not None:
+            query = query.where(audit_events.c.occurred_at >= since)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [
+            AuditEvent(
+                occurred_at=row["occurred_at"],
+                actor=row["actor"],
+                action=row["action"],
+                subject=row["subject"],
+                tenant=row["tenant"],
+                details=row["details"],
+            )
+            for row in rows
+        ]

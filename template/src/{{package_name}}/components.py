@@ -1,0 +1,196 @@
+"""The service's parts, built from settings: what `create_app` wires into routes and middleware.
+
+Everything that needs configuration is built here, once, in dependency order, so `app.py` only
+connects parts, and a test can build the same parts the service runs with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from . import SERVICE_ID
+from .audit import SERVICE_ACTOR, AuditLog
+from .cache import ResponseCache
+from .configured_secrets import configured_secrets
+from .costs.budget import BudgetGate, BudgetLimits, SpendLimits
+from .costs.pricing import PriceBook
+from .database.writer import RowWriter
+from .flags.features import FeatureFlags
+from .flags.file_provider import ChangeListener, FlagFileProvider
+from .llm.breaker import BreakerPolicy
+from .llm.classical import Rules
+from .llm.factory import build_model, build_models
+from .llm.fallback import ChainPolicy, FallbackChain
+from .llm.retry import RetryPolicy
+from .metering import Metering
+from .prompts import PromptCatalog
+from .rate_limits import TenantRateLimiter
+from .redaction import Redactor
+from .settings import CLASSICAL_MODEL, Settings
+from .shadow.runner import ShadowRunner
+from .shared_state import SharedState
+from .telemetry.metrics import ServiceMetrics
+from .telemetry.setup import Telemetry
+from .triage.rules import triage_rules
+from .triage.schemas import TRIAGE_OUTPUT
+from .triage.service import FEATURE as TRIAGE
+from .triage.service import TriageService
+from .triage.shadow import TriageShadow
+
+CLASSICAL_RULES: Mapping[str, Rules] = {TRIAGE_OUTPUT.name: triage_rules}
+"""Each feature's offline answer, served by the classical model."""
+
+FEATURE_SCHEMAS: Mapping[str, str] = {TRIAGE: TRIAGE_OUTPUT.name}
+"""The output schema each feature's prompt must target."""
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Components:
+    """Every part of the service that has state or configuration."""
+
+    telemetry: Telemetry
+    metrics: ServiceMetrics
+    redactor: Redactor
+    models: FallbackChain
+    shared: SharedState
+    database: AsyncEngine
+    writer: RowWriter
+    audit: AuditLog
+    budgets: BudgetGate
+    rate_limiter: TenantRateLimiter
+    flags: FeatureFlags
+    shadow: ShadowRunner
+    triage: TriageService
+
+
+def build_components(settings: Settings, telemetry: Telemetry) -> Components:
+    """Build every part; a configuration error is raised here, before any traffic."""
+    metrics = ServiceMetrics(telemetry.meter)
+    redactor = Redactor(configured_secrets(settings))
+    catalog = PromptCatalog(settings.prompts_dir, FEATURE_SCHEMAS)
+    models = FallbackChain(
+        build_models(settings.all_models, CLASSICAL_RULES),
+        last_resort=build_model(CLASSICAL_MODEL, CLASSICAL_RULES),
+        policy=chain_policy(settings),
+    )
+    shared = SharedState.connect(settings.redis_url, namespace=SERVICE_ID)
+    database = create_async_engine(settings.database_url.get_secret_value())
+    writer = RowWriter(database)
+    audit = AuditLog(database)
+    budgets = BudgetGate(
+        shared.budget_store(), budget_limits(settings), metrics, settings.budget_exhausted
+    )
+    prices = PriceBook(settings.model_prices)
+    for model in settings.all_models:
+        if not prices.is_priced(model):
+            log.warning("model_unpriced", model=model, fix="add it to MODEL_PRICES")
+    metering = Metering(
+        prices=prices,
+        budgets=budgets,
+        ledger=writer,
+        metrics=metrics,
+        spans=telemetry.spans,
+        redactor=redactor,
+        capture_content=settings.capture_message_content,
+    )
+    rate_limiter = TenantRateLimiter(
+        shared.rate_limit_storage(),
+        requests_per_minute=settings.rate_limit_requests_per_minute,
+        tokens_per_minute=settings.rate_limit_tokens_per_minute,
+        overrides=settings.tenant_overrides,
+        metrics=metrics,
+    )
+    flags = FeatureFlags(
+        FlagFileProvider(settings.flags_file, on_change=_audit_flag_changes(audit)),
+        settings.tenant_attributes,
+    )
+    shadow = ShadowRunner(settings.shadow_max_concurrency, settings.shadow_timeout_seconds)
+    triage = TriageService(
+        models=models,
+        catalog=catalog,
+        flags=flags,
+        review_threshold=settings.triage_review_threshold,
+        metering=metering,
+        rate_limiter=rate_limiter,
+        cache=ResponseCache(
+            shared.cache_store(settings.cache_max_entries), settings.cache_ttl_seconds, metrics
+        ),
+        writer=writer,
+        shadow=shadow,
+        shadow_jobs=TriageShadow(models, catalog, metering, prices, writer),
+        feature_off=settings.feature_off_response,
+    )
+    return Components(
+        telemetry=telemetry,
+        metrics=metrics,
+        redactor=redactor,
+        models=models,
+        shared=shared,
+        database=database,
+        writer=writer,
+        audit=audit,
+        budgets=budgets,
+        rate_limiter=rate_limiter,
+        flags=flags,
+        shadow=shadow,
+        triage=triage,
+    )
+
+
+def chain_policy(settings: Settings) -> ChainPolicy:
+    """The fallback chain's order, retries, breakers and context windows, from settings."""
+    return ChainPolicy(
+        primary=settings.model,
+        fallbacks=settings.fallback_models,
+        routing=settings.routing_rules,
+        retry=RetryPolicy(
+            max_attempts=settings.retry_max_attempts,
+            attempt_timeout_seconds=settings.attempt_timeout_seconds,
+            base_delay_seconds=settings.retry_base_delay_seconds,
+            max_delay_seconds=settings.retry_max_delay_seconds,
+        ),
+        breaker=BreakerPolicy(
+            consecutive_failures=settings.breaker_consecutive_failures,
+            failure_rate=settings.breaker_failure_rate,
+            minimum_calls=settings.breaker_minimum_calls,
+            window=settings.breaker_window,
+            cooldown_seconds=settings.breaker_cooldown_seconds,
+        ),
+        context_windows=settings.context_windows,
+    )
+
+
+def budget_limits(settings: Settings) -> BudgetLimits:
+    """Per-tenant budgets (defaults, then each tenant's overrides) and per-feature budgets."""
+    default = SpendLimits(
+        daily_usd=settings.tenant_daily_budget_usd,
+        monthly_usd=settings.tenant_monthly_budget_usd,
+    )
+    tenants = {
+        tenant: SpendLimits(
+            daily_usd=override.daily_budget_usd
+            if override.daily_budget_usd is not None
+            else default.daily_usd,
+            monthly_usd=override.monthly_budget_usd
+            if override.monthly_budget_usd is not None
+            else default.monthly_usd,
+        )
+        for tenant, override in settings.tenant_overrides.items()
+    }
+    return BudgetLimits(tenant_default=default, tenants=tenants, features=settings.feature_budgets)
+
+
+def _audit_flag_changes(audit: AuditLog) -> ChangeListener:
+    """Record each flag file change the service sees in the audit trail."""
+
+    def changed(keys: Sequence[str], sha256: str) -> None:
+        details = {"flags": list(keys), "sha256": sha256}
+        audit.record_soon(SERVICE_ACTOR, "flags.changed", "flags file", details=details)
+
+    return changed

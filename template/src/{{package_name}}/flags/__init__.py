@@ -1,0 +1,1 @@
+"""Feature flags: OpenFeature over a flagd-format JSON file, decided per tenant and request."""

@@ -1,1 +1,0 @@
-"""Alembic migrations of the ledger; `ledger.migrate` runs them, newest last."""

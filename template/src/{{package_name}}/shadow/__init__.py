@@ -1,0 +1,1 @@
+"""Shadow mode: a candidate prompt or model answers sampled requests after the response."""

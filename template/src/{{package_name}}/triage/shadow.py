@@ -1,0 +1,126 @@
+"""Triage's shadow job: the candidate answers the same ticket, and the two are compared.
+
+The candidate is the shadow plan's prompt label and/or model (each defaulting to what answered
+live), asked alone, once: no fallback, no retry, so its own failures are what is measured. Its
+call is metered as shadow traffic (a ledger row marked `shadow`, never charged to the tenant's
+budgets) and the comparison (same category? same priority? latency and cost of each) is one
+`shadow_comparisons` row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from dataclasses import dataclass, replace
+
+import structlog
+
+from ..costs.pricing import PriceBook, to_nano_usd
+from ..database.writer import RowWriter
+from ..flags.features import ShadowPlan
+from ..llm import structured
+from ..llm.fallback import FallbackChain
+from ..metering import CallContext, Metering
+from ..prompts import PromptCatalog
+from ..shadow.rows import ShadowComparisonRow, ShadowOutcome
+from ..shadow.runner import ShadowJob
+from .requests import render
+from .schemas import TriageRequest, TriageResponse, TriageResult
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAnswer:
+    """What the shadow is compared with."""
+
+    answer: TriageResponse
+    latency_ms: float
+    cost_nano_usd: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TriageShadow:
+    """Builds the shadow job for one sampled request."""
+
+    models: FallbackChain
+    catalog: PromptCatalog
+    metering: Metering
+    prices: PriceBook
+    writer: RowWriter
+
+    def job(
+        self, plan: ShadowPlan, ticket: TriageRequest, live: LiveAnswer, call: CallContext
+    ) -> ShadowJob:
+        async def run(seconds: float) -> None:
+            await self._run(plan, ticket, live, call, seconds)
+
+        return run
+
+    async def _run(
+        self,
+        plan: ShadowPlan,
+        ticket: TriageRequest,
+        live: LiveAnswer,
+        call: CallContext,
+        seconds: float,
+    ) -> None:
+        name, _, live_version = live.answer.prompt_version.partition("@")
+        prompt = (
+            self.catalog.get(name, plan.prompt_label)
+            if plan.prompt_label
+            else self.catalog.registry.get(name, int(live_version))
+        )
+        model_name = plan.model or live.answer.model
+        if not self.models.knows(model_name):
+            log.warning("shadow_skipped", reason="unknown model", model=model_name)
+            return
+        observer = self.metering.for_request(replace(call, prompt=prompt.ref, shadow=True))
+        started = time.perf_counter()
+        outcome: ShadowOutcome = "ok"
+        result: TriageResult | None = None
+        cost: int | None = None
+        try:
+            async with asyncio.timeout(seconds):
+                generation = await structured.generate(
+                    self.models.model(model_name),
+                    render(prompt, ticket.subject, ticket.body),
+                    TriageResult,
+                    observer,
+                )
+            result = generation.output
+            price = self.prices.cost(model_name, generation.response.usage)
+            cost = to_nano_usd(price) if price is not None else None
+        except TimeoutError:
+            outcome = "timeout"
+        except Exception:  # the candidate's failure is a result to record, not an error here
+            outcome = "error"
+        latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        self.writer.record(
+            ShadowComparisonRow(
+                created_at=dt.datetime.now(dt.UTC),
+                request_id=call.request_id or "",
+                tenant=call.tenant,
+                feature=call.feature,
+                live_prompt=live.answer.prompt_version,
+                live_model=live.answer.model,
+                shadow_prompt=prompt.ref,
+                shadow_model=model_name,
+                outcome=outcome,
+                same_category=result.category == live.answer.category if result else None,
+                same_priority=result.priority == live.answer.priority if result else None,
+                live_latency_ms=live.latency_ms,
+                shadow_latency_ms=latency_ms if outcome != "timeout" else None,
+                live_cost_nano_usd=live.cost_nano_usd,
+                shadow_cost_nano_usd=cost,
+            )
+        )
+        log.info(
+            "shadow_compared",
+            shadow_prompt=prompt.ref,
+            shadow_model=model_name,
+            outcome=outcome,
+            same_category=result.category == live.answer.category if result else None,
+            same_priority=result.priority == live.answer.priority if result else None,
+        )
