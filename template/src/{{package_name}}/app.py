@@ -10,7 +10,7 @@ import structlog
 from fastapi import FastAPI
 
 from . import SERVICE_ID, SERVICE_NAME, SERVICE_VERSION
-from .api import health, usage
+from .api import audit_trail, health, usage
 from .api.admission import AdmissionMiddleware
 from .api.auth import ApiKeyAuthenticator
 from .api.body_limit import BodyLimitMiddleware
@@ -21,6 +21,8 @@ from .api.request_context import RequestContextMiddleware
 from .audit import SERVICE_ACTOR
 from .components import Components, budget_limits, build_components
 from .database.migrate import migrate
+from .feedback import router as feedback_router
+from .review import router as review_router
 from .settings import Settings
 from .telemetry.observed import observe_runtime_state
 from .telemetry.setup import Telemetry, configure_telemetry
@@ -107,6 +109,9 @@ def create_app(settings: Settings | None = None, telemetry: Telemetry | None = N
     app.include_router(health.router)
     app.include_router(triage_router.router)
     app.include_router(usage.router)
+    app.include_router(feedback_router.router)
+    app.include_router(review_router.router)
+    app.include_router(audit_trail.router)
     document_api_keys(app)
     observe_runtime_state(parts.metrics, lambda: app.state.models, parts.writer)
     return app

@@ -13,14 +13,18 @@ import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+import structlog
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .database.tables import audit_events
 
 SERVICE_ACTOR = "service"
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,21 @@ class AuditEvent:
     subject: str
     tenant: str | None
     details: Mapping[str, Any]
+
+
+async def append(connection: AsyncConnection, event: AuditEvent) -> None:
+    """Append `event` in the caller's transaction: a change and its entry commit together."""
+    await connection.execute(
+        audit_events.insert(),
+        {
+            "occurred_at": event.occurred_at,
+            "actor": event.actor,
+            "action": event.action,
+            "subject": event.subject,
+            "tenant": event.tenant,
+            "details": dict(event.details),
+        },
+    )
 
 
 class AuditLog:
@@ -51,12 +70,25 @@ class AuditLog:
         tenant: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        """`record` from code that cannot wait (e.g. a flag provider's callback)."""
-        task = asyncio.create_task(
-            self.record(actor, action, subject, tenant=tenant, details=details)
-        )
+        """`record` from code that cannot wait (a reload noticed during a request).
+
+        A failed write is logged as `audit_event_lost`, with what it was about.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # outside the service's event loop nothing could write it
+            log.error("audit_event_lost", action=action, subject=subject, error_type="NoEventLoop")
+            return
+        task = loop.create_task(self.record(actor, action, subject, tenant=tenant, details=details))
         self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        task.add_done_callback(partial(self._written, action, subject))
+
+    def _written(self, action: str, subject: str, task: asyncio.Task[AuditEvent]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error(
+                "audit_event_lost", action=action, subject=subject, error_type=type(error).__name__
+            )
 
     async def aclose(self) -> None:
         """Wait for the events still being written."""
@@ -102,17 +134,7 @@ class AuditLog:
             details=dict(details or {}),
         )
         async with self._engine.begin() as connection:
-            await connection.execute(
-                audit_events.insert(),
-                {
-                    "occurred_at": event.occurred_at,
-                    "actor": event.actor,
-                    "action": event.action,
-                    "subject": event.subject,
-                    "tenant": event.tenant,
-                    "details": dict(event.details),
-                },
-            )
+            await append(connection, event)
         return event
 
     async def events(

@@ -6,7 +6,7 @@ connects parts, and a test can build the same parts the service runs with.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -19,7 +19,7 @@ from .configured_secrets import configured_secrets
 from .costs.budget import BudgetGate, BudgetLimits, SpendLimits
 from .costs.pricing import PriceBook
 from .database.writer import RowWriter
-from .flags.features import FeatureFlags
+from .flags.features import FeatureFlags, check_feature_flags
 from .flags.file_provider import ChangeListener, FlagFileProvider
 from .llm.breaker import BreakerPolicy
 from .llm.classical import Rules
@@ -27,7 +27,7 @@ from .llm.factory import build_model, build_models
 from .llm.fallback import ChainPolicy, FallbackChain
 from .llm.retry import RetryPolicy
 from .metering import Metering
-from .prompts import PromptCatalog
+from .prompts import LabelMoves, PromptCatalog
 from .rate_limits import TenantRateLimiter
 from .redaction import Redactor
 from .settings import CLASSICAL_MODEL, Settings
@@ -73,16 +73,18 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
     """Build every part; a configuration error is raised here, before any traffic."""
     metrics = ServiceMetrics(telemetry.meter)
     redactor = Redactor(configured_secrets(settings))
-    catalog = PromptCatalog(settings.prompts_dir, FEATURE_SCHEMAS)
+    database = create_async_engine(settings.database_url.get_secret_value())
+    writer = RowWriter(database)
+    audit = AuditLog(database)
+    catalog = PromptCatalog(
+        settings.prompts_dir, FEATURE_SCHEMAS, on_labels_moved=_audit_label_moves(audit)
+    )
     models = FallbackChain(
         build_models(settings.all_models, CLASSICAL_RULES),
         last_resort=build_model(CLASSICAL_MODEL, CLASSICAL_RULES),
         policy=chain_policy(settings),
     )
     shared = SharedState.connect(settings.redis_url, namespace=SERVICE_ID)
-    database = create_async_engine(settings.database_url.get_secret_value())
-    writer = RowWriter(database)
-    audit = AuditLog(database)
     budgets = BudgetGate(
         shared.budget_store(), budget_limits(settings), metrics, settings.budget_exhausted
     )
@@ -107,7 +109,11 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
         metrics=metrics,
     )
     flags = FeatureFlags(
-        FlagFileProvider(settings.flags_file, on_change=_audit_flag_changes(audit)),
+        FlagFileProvider(
+            settings.flags_file,
+            check=check_feature_flags,
+            on_change=_audit_flag_changes(audit),
+        ),
         settings.tenant_attributes,
     )
     shadow = ShadowRunner(settings.shadow_max_concurrency, settings.shadow_timeout_seconds)
@@ -194,3 +200,13 @@ def _audit_flag_changes(audit: AuditLog) -> ChangeListener:
         audit.record_soon(SERVICE_ACTOR, "flags.changed", "flags file", details=details)
 
     return changed
+
+
+def _audit_label_moves(audit: AuditLog) -> Callable[[LabelMoves], None]:
+    """Record each label move the service sees (a promotion, or a hand edit) in the audit trail."""
+
+    def moved(moves: LabelMoves) -> None:
+        details = {label: {"from": old, "to": new} for label, (old, new) in moves.items()}
+        audit.record_soon(SERVICE_ACTOR, "prompts.labels_moved", "prompt labels", details=details)
+
+    return moved

@@ -28,6 +28,7 @@ restart. Problems are reported with the file and line.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -37,7 +38,7 @@ from typing import Annotated, cast
 
 import structlog
 import yaml
-from jinja2 import StrictUndefined, Template, TemplateError, meta
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -132,6 +133,9 @@ class PromptRegistry:
     def has(self, name: str, version: int) -> bool:
         return (name, version) in self._prompts
 
+    def names(self) -> list[str]:
+        return sorted({name for name, _ in self._prompts})
+
     def versions(self, name: str) -> list[Prompt]:
         """Every version of `name`, oldest first."""
         return [self._prompts[key] for key in sorted(self._prompts) if key[0] == name]
@@ -141,38 +145,81 @@ class PromptRegistry:
 
 
 def load_prompt(path: Path, environment: SandboxedEnvironment) -> Prompt:
-    """Parse and compile one prompt file, naming the file in any error."""
-    match = _FRONT_MATTER.match(path.read_text(encoding="utf-8"))
-    if match is None:
-        raise PromptError(f"{path}: expected YAML front matter between '---' lines")
+    """Parse and compile one prompt file, naming the file and line in any error."""
     try:
-        metadata = PromptMetadata.model_validate(yaml.safe_load(match["meta"]))
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise PromptError(f"{path}: invalid front matter: {exc}") from exc
-    body = match["body"]
-    roles = _ROLE_LINE.split(body)
-    if roles[0].strip():
-        raise PromptError(f"{path}: text before the first 'system:' or 'user:' line")
-    sections: list[tuple[Role, Template]] = []
-    used: set[str] = set()
-    for role, source in zip(roles[1::2], roles[2::2], strict=True):
-        try:
-            used |= meta.find_undeclared_variables(environment.parse(source))
-            sections.append((cast(Role, role), environment.from_string(source)))
-        except TemplateError as exc:
-            raise PromptError(f"{path}: {role} section: {exc}") from exc
-    if not any(role == "user" for role, _ in sections):
-        raise PromptError(f"{path}: no 'user:' section")
-    if used != set(metadata.variables):
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PromptError(f"{path}: {exc.strerror}") from exc
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        raise PromptError(f"{path}:1: expected YAML front matter between '---' lines")
+    metadata = _metadata(path, match["meta"])
+    body_line = text[: match.start("body")].count("\n") + 1
+    sections, uses = _compile_sections(path, match["body"], body_line, environment)
+    declared = set(metadata.variables)
+    for variable, line in uses.items():
+        if variable not in declared:
+            raise PromptError(
+                f"{path}:{line}: the template uses {variable!r}, which `variables` does not declare"
+            )
+    if unused := sorted(declared - uses.keys()):
         raise PromptError(
-            f"{path}: the template uses {sorted(used)} but declares {sorted(metadata.variables)}"
+            f"{path}:{_front_matter_line(path, 'variables')}: declared variables {unused} "
+            "are not used by the template"
         )
-    return Prompt(metadata=metadata, sections=tuple(sections), source=path)
+    return Prompt(metadata=metadata, sections=sections, source=path)
+
+
+def _compile_sections(
+    path: Path, body: str, body_line: int, environment: SandboxedEnvironment
+) -> tuple[tuple[tuple[Role, Template], ...], dict[str, int]]:
+    """Each role section compiled, and each variable the sections read with its first line."""
+    headers = list(_ROLE_LINE.finditer(body))
+    if body[: headers[0].start() if headers else len(body)].strip():
+        raise PromptError(f"{path}:{body_line}: text before the first 'system:' or 'user:' line")
+    sections: list[tuple[Role, Template]] = []
+    uses: dict[str, int] = {}
+    for header, following in zip(headers, [*headers[1:], None], strict=True):
+        role = cast(Role, header[1])
+        source = body[header.end() : following.start() if following else len(body)]
+        header_line = body_line + body[: header.start()].count("\n")  # the source's line 1
+        try:
+            tree = environment.parse(source)
+            sections.append((role, environment.from_string(tree)))
+        except TemplateSyntaxError as exc:
+            line = header_line + (exc.lineno or 1) - 1
+            raise PromptError(f"{path}:{line}: {role} section: {exc.message}") from exc
+        unset = meta.find_undeclared_variables(tree)  # read, and not set by the template itself
+        for node in tree.find_all(nodes.Name):
+            if node.name in unset:
+                uses.setdefault(node.name, header_line + node.lineno - 1)
+    if not any(role == "user" for role, _ in sections):
+        raise PromptError(f"{path}:{body_line}: no 'user:' section")
+    return tuple(sections), uses
+
+
+def _metadata(path: Path, front_matter: str) -> PromptMetadata:
+    """Validate the front matter; errors point at the offending key's line."""
+    try:
+        return PromptMetadata.model_validate(yaml.safe_load(front_matter))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 2  # the front matter starts on line 2
+        raise PromptError(f"{path}:{line}: invalid front matter: {exc}") from exc
+    except ValidationError as exc:
+        errors = exc.errors()
+        key = errors[0]["loc"][:1]
+        line = _front_matter_line(path, str(key[0])) if key else 2
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'front matter'}: {error['msg']}"
+            for error in errors
+        )
+        raise PromptError(f"{path}:{line}: invalid front matter: {problems}") from exc
 
 
 LABELS_FILE = "labels.yaml"
 PRODUCTION = "production"
-_LABEL = re.compile(r"^[a-z][a-z0-9_-]*$")
+LABEL_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
 CHECK_INTERVAL_SECONDS = 1.0
 
 
@@ -182,43 +229,99 @@ class Labels:
 
     versions: Mapping[str, Mapping[str, int]]
     lines: Mapping[tuple[str, str], int]
+    prompt_lines: Mapping[str, int]
     path: Path
 
-    def line(self, name: str, label: str) -> str:
-        return f"{self.path}:{self.lines.get((name, label), 1)}"
+    def where(self, name: str, label: str | None = None) -> str:
+        """`file:line` of a label, else of the prompt's entry, else of the file's first line."""
+        line = self.lines.get((name, label or "")) or self.prompt_lines.get(name, 1)
+        return f"{self.path}:{line}"
 
 
 def load_labels(path: Path) -> Labels:
-    """Parse `labels.yaml`: prompt name, then label, then version; errors name file and line."""
+    """Read and parse a labels file."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PromptError(
             f"{path}: {exc.strerror}; it maps each prompt's labels to versions"
         ) from exc
+    return parse_labels(text, path)
+
+
+def parse_labels(text: str, path: Path) -> Labels:
+    """Parse `labels.yaml` text: prompt name, then label, then version; errors name the line."""
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
-        raise PromptError(f"{path}: invalid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise PromptError(f"{path}:{line}: invalid YAML: {exc}") from exc
     if root is None:
-        return Labels({}, {}, path)
+        return Labels({}, {}, {}, path)
     if not isinstance(root, yaml.MappingNode):
         raise PromptError(f"{path}:{root.start_mark.line + 1}: expected prompt names as keys")
     versions: dict[str, dict[str, int]] = {}
     lines: dict[tuple[str, str], int] = {}
+    prompt_lines: dict[str, int] = {}
     for name_node, labels_node in root.value:
-        name = name_node.value
-        where = f"{path}:{name_node.start_mark.line + 1}"
+        name, where = name_node.value, name_node.start_mark.line + 1
         if not isinstance(labels_node, yaml.MappingNode) or not re.match(_NAME, str(name)):
-            raise PromptError(f"{where}: expected `<prompt name>:` and its `<label>: <version>`s")
+            raise PromptError(
+                f"{path}:{where}: expected `<prompt name>:` and its `<label>: <version>`s"
+            )
+        if name in prompt_lines:
+            first = prompt_lines[name]
+            raise PromptError(f"{path}:{where}: {name} is listed twice (first on line {first})")
+        prompt_lines[name] = where
+        versions[name] = {}
         for label_node, version_node in labels_node.value:
             label, version = label_node.value, version_node.value
             line = label_node.start_mark.line + 1
-            if not _LABEL.match(str(label)) or not str(version).isdigit():
+            if not LABEL_PATTERN.match(str(label)) or not str(version).isdigit():
                 raise PromptError(f"{path}:{line}: expected `<label>: <version number>`")
-            versions.setdefault(name, {})[label] = int(version)
+            if (name, label) in lines:
+                first = lines[(name, label)]
+                raise PromptError(
+                    f"{path}:{line}: {name} {label} is set twice (first on line {first})"
+                )
+            versions[name][label] = int(version)
             lines[(name, label)] = line
-    return Labels(versions, lines, path)
+    return Labels(versions, lines, prompt_lines, path)
+
+
+def check_catalog(
+    registry: PromptRegistry, labels: Labels, feature_schemas: Mapping[str, str]
+) -> None:
+    """Check prompts and labels together; the first problem is raised with its file and line.
+
+    Every feature's prompt targets the feature's output schema and has a `production` label;
+    every label names a prompt and a version that exist.
+    """
+    for name, schema in feature_schemas.items():
+        if PRODUCTION not in labels.versions.get(name, {}):
+            raise PromptError(f"{labels.where(name)}: {name} needs a {PRODUCTION!r} label")
+        for prompt in registry.versions(name):
+            if prompt.metadata.output_schema != schema:
+                raise PromptError(
+                    f"{prompt.source}:{_front_matter_line(prompt.source, 'output_schema')}: "
+                    f"{prompt.ref} targets {prompt.metadata.output_schema!r}, but the {name} "
+                    f"feature answers with {schema!r}"
+                )
+    for name, versions in labels.versions.items():
+        if not registry.versions(name):
+            raise PromptError(f"{labels.where(name)}: there is no prompt named {name!r}")
+        for label, version in versions.items():
+            if not registry.has(name, version):
+                raise PromptError(
+                    f"{labels.where(name, label)}: {name} {label} points at version {version}, "
+                    f"which does not exist"
+                )
+
+
+LabelMoves = Mapping[str, tuple[str | None, str | None]]
+"""Each label whose version changed, before and after: `{"triage:production": ("triage@1",
+"triage@2")}`; `None` where the label did not exist."""
 
 
 class PromptCatalog:
@@ -226,6 +329,7 @@ class PromptCatalog:
 
     `feature_schemas` names the output schema each feature's prompt must target (e.g.
     `{"triage": "triage_result"}`); every such prompt needs a `production` label.
+    `on_labels_moved` is told which labels a reload moved (for the audit trail).
     """
 
     def __init__(
@@ -233,10 +337,12 @@ class PromptCatalog:
         directory: Path,
         feature_schemas: Mapping[str, str],
         *,
+        on_labels_moved: Callable[[LabelMoves], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._directory = directory
         self._feature_schemas = dict(feature_schemas)
+        self._on_labels_moved = on_labels_moved
         self._clock = clock
         self._fingerprint = self._scan()
         self._registry, self._labels = self._load()
@@ -273,43 +379,39 @@ class PromptCatalog:
         fingerprint = self._scan()
         if fingerprint == self._fingerprint:
             return
+        before = _label_summary(self._labels)
         try:
             self._registry, self._labels = self._load()
-        except PromptError as exc:
-            _log_refused(str(exc))
+        except (PromptError, OSError) as exc:  # OSError: a file vanished while being read
+            log.error("prompts_reload_refused", error=str(exc))
+        else:
+            after = _label_summary(self._labels)
+            log.info("prompts_reloaded", labels=after)
+            moves = {
+                label: (before.get(label), after.get(label))
+                for label in sorted(before.keys() | after.keys())
+                if before.get(label) != after.get(label)
+            }
+            if moves and self._on_labels_moved is not None:
+                self._on_labels_moved(moves)
         self._fingerprint = fingerprint
 
-    def _scan(self) -> tuple[tuple[str, int, int], ...]:
+    def _scan(self) -> tuple[tuple[str, bytes], ...]:
+        """Each file and a digest of its content. Not modification times: their resolution is
+        coarse, and two quick edits of the same size would look like one."""
         files = sorted([*self._directory.rglob("*.md"), self._directory / LABELS_FILE])
-        stamps = []
+        digests = []
         for path in files:
             try:
-                stat = path.stat()
+                digests.append((str(path), hashlib.sha256(path.read_bytes()).digest()))
             except OSError:
                 continue
-            stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
-        return tuple(stamps)
+        return tuple(digests)
 
     def _load(self) -> tuple[PromptRegistry, Labels]:
         registry = PromptRegistry.from_directory(self._directory)
         labels = load_labels(self._directory / LABELS_FILE)
-        for name, schema in self._feature_schemas.items():
-            if PRODUCTION not in labels.versions.get(name, {}):
-                raise PromptError(f"{labels.path}: {name} needs a {PRODUCTION!r} label")
-            for prompt in registry.versions(name):
-                if prompt.metadata.output_schema != schema:
-                    raise PromptError(
-                        f"{prompt.source}:{_front_matter_line(prompt.source, 'output_schema')}: "
-                        f"{prompt.ref} targets {prompt.metadata.output_schema!r}, but the {name} "
-                        f"feature answers with {schema!r}"
-                    )
-        for name, versions in labels.versions.items():
-            for label, version in versions.items():
-                if not registry.has(name, version):
-                    raise PromptError(
-                        f"{labels.line(name, label)}: {name} {label} points at version {version}, "
-                        f"which does not exist"
-                    )
+        check_catalog(registry, labels, self._feature_schemas)
         return registry, labels
 
 
@@ -320,5 +422,10 @@ def _front_matter_line(path: Path, key: str) -> int:
     return 1
 
 
-def _log_refused(error: str) -> None:
-    log.error("prompts_reload_refused", error=error)
+def _label_summary(labels: Labels) -> dict[str, str]:
+    """`{"triage:production": "triage@2", ...}`: what each label serves, for the log."""
+    return {
+        f"{name}:{label}": f"{name}@{version}"
+        for name, versions in labels.versions.items()
+        for label, version in versions.items()
+    }

@@ -52,7 +52,8 @@ class Problem(BaseModel):
     """On a 429: which limit was reached."""
 
 
-def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of a route's problem responses, one per status."""
     return {
         status: {
             "description": HTTPStatus(status).phrase,
@@ -63,7 +64,7 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-PROBLEM_RESPONSES = _documented(400, 401, 413, 422, 429, 500, 503)
+PROBLEM_RESPONSES = problem_responses(400, 401, 413, 422, 429, 500, 503)
 """OpenAPI documentation of the problems a model-backed route can return."""
 
 

@@ -54,7 +54,11 @@ async def get_usage(
     ] = None,
     until: Annotated[dt.date | None, Query(description="Last UTC day (default: today).")] = None,
 ) -> UsageReport:
-    """Your own usage, priced, from the ledger (calls of the last second may not be in yet)."""
+    """Your own usage, priced, from the ledger (calls of the last second may not be in yet).
+
+    Shadow calls, the operator's trials of a candidate prompt or model on a sample of your
+    requests, are not yours to pay for: they count against no budget of yours and are not here.
+    """
     today = dt.datetime.now(dt.UTC).date()
     until = until or today
     since = since or until.replace(day=1)
@@ -64,7 +68,7 @@ async def get_usage(
         raise HTTPException(422, f"Ask for at most {MAX_DAYS} days at a time.")
     engine: AsyncEngine = request.app.state.database
     tenant = require_scope(request, "usage:read").tenant
-    lines = await usage(engine, since=since, until=until, tenant=tenant)
+    lines = await usage(engine, since=since, until=until, tenant=tenant, include_shadow=False)
     items = [
         UsageItem(
             day=line.day,

@@ -2,7 +2,8 @@
 
 `record` only appends to an in-memory buffer, so a slow or unavailable database never slows a
 request. A background task inserts the buffer in batches (one insert per table); when an insert
-fails the rows stay buffered and are retried with backoff. `aclose` (called at graceful
+fails the rows stay buffered and are retried with backoff. `flush` writes what is buffered at
+once, for a reader that must see a row recorded moments ago. `aclose` (called at graceful
 shutdown) writes everything still buffered before the process exits. Rows for any table go
 through the same writer: ledger rows, answers, shadow comparisons.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 from collections import deque
 from typing import Any, ClassVar, Protocol
 
@@ -48,6 +50,8 @@ class RowWriter:
         self._buffer: deque[Row] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._inserting = asyncio.Lock()
+        """Held while a batch is inserted: one batch at a time, whoever writes it."""
         self._draining = False
         self._in_flight = 0
         self.write_errors = 0
@@ -69,6 +73,20 @@ class RowWriter:
         self._buffer.append(row)
         if len(self._buffer) >= BATCH_SIZE:
             self._wake.set()
+
+    async def flush(self) -> bool:
+        """Write the rows buffered now, and wait for a batch being written; False if an insert
+        failed (its rows stay buffered, and the background task retries them).
+
+        For a reader that must see a row recorded moments ago, such as feedback on an answer
+        given just before: it does not wait for the next periodic flush.
+        """
+        # At least one round, which waits for a batch the background task is inserting.
+        batches = max(1, math.ceil(len(self._buffer) / BATCH_SIZE))
+        for _ in range(batches):
+            if not await self._flush():
+                return False
+        return True
 
     def start(self) -> None:
         """Start the background writer (inside the running event loop)."""
@@ -113,6 +131,12 @@ class RowWriter:
 
     async def _flush(self) -> bool:
         """Insert one batch; on failure put it back at the front and report False."""
+        async with self._inserting:
+            return await self._insert_batch()
+
+    async def _insert_batch(self) -> bool:
+        if not self._buffer:
+            return True
         batch = [self._buffer.popleft() for _ in range(min(BATCH_SIZE, len(self._buffer)))]
         self._in_flight = len(batch)
         try:

@@ -10,17 +10,24 @@ Each feature has four flags, all optional (a missing flag means its default):
 
 The evaluation context is the tenant (the targeting key, so `fractional` rollouts are sticky per
 tenant) with its configured attributes (e.g. `tier`, `region`) for targeting rules.
+
+`check_feature_flags` refuses a file whose variants do not fit these flags (a kill switch whose
+variants are the strings "true" and "false" would otherwise never switch anything off). A flag
+that fails to evaluate anyway (a rule naming a variant that does not exist) serves its default,
+and says so in the log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
+from openfeature.exception import ErrorCode
+from openfeature.flag_evaluation import FlagEvaluationDetails
 from openfeature.provider.no_op_provider import NoOpProvider
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -29,6 +36,8 @@ from .file_provider import FlagFileProvider
 log = structlog.get_logger(__name__)
 
 DEFAULT_LABEL = "production"
+
+T = TypeVar("T")
 
 
 class FeatureDisabledError(Exception):
@@ -83,11 +92,11 @@ class FeatureFlags:
         """Evaluate the feature's flags for `tenant`; a flag that fails to evaluate is unset."""
         context = self._context(tenant)
         client = self._client
-        if not client.get_boolean_value(f"{feature}.enabled", True, context):
+        if not _value(client.get_boolean_details(f"{feature}.enabled", True, context)):
             return FeatureDecision(enabled=False)
-        label = client.get_string_value(f"{feature}.prompt-label", DEFAULT_LABEL, context)
-        model = client.get_string_value(f"{feature}.model", "", context)
-        shadow = client.get_object_value(f"{feature}.shadow", {}, context)
+        label = _value(client.get_string_details(f"{feature}.prompt-label", DEFAULT_LABEL, context))
+        model = _value(client.get_string_details(f"{feature}.model", "", context))
+        shadow = _value(client.get_object_details(f"{feature}.shadow", {}, context))
         return FeatureDecision(
             enabled=True,
             prompt_label=label or DEFAULT_LABEL,
@@ -108,6 +117,52 @@ class FeatureFlags:
             context = EvaluationContext(targeting_key=tenant, attributes=attributes)
             self._contexts[tenant] = context
         return context
+
+
+FLAG_TYPES: Mapping[str, tuple[type, str]] = {
+    "enabled": (bool, "true or false"),
+    "prompt-label": (str, "strings"),
+    "model": (str, "strings"),
+    "shadow": (dict, "objects"),
+}
+"""What the variants of each flag (by the part of its key after the feature) must be."""
+
+
+def check_feature_flags(flags: Mapping[str, Any]) -> None:
+    """Refuse variants a feature flag cannot use, naming the flag: a `FlagCheck`."""
+    for key, flag in flags.items():
+        feature, _, kind = key.rpartition(".")
+        expected = FLAG_TYPES.get(kind)
+        variants = flag.get("variants") if isinstance(flag, dict) else None
+        if not feature or expected is None or not isinstance(variants, dict):
+            continue
+        value_type, described = expected
+        for name, value in variants.items():
+            if not isinstance(value, value_type):
+                raise ValueError(f"{key}: variant {name!r} is {value!r}; expected {described}")
+            if kind == "shadow" and value:
+                try:
+                    ShadowPlan.model_validate(value)
+                except ValidationError as exc:
+                    problems = "; ".join(
+                        f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+                        if error["loc"]
+                        else error["msg"]
+                        for error in exc.errors()
+                    )
+                    raise ValueError(f"{key}: variant {name!r}: {problems}") from exc
+
+
+def _value(details: FlagEvaluationDetails[T]) -> T:
+    """The evaluated value; an evaluation error (the default is served instead) is logged."""
+    if details.error_code not in (None, ErrorCode.FLAG_NOT_FOUND):
+        log.warning(
+            "flag_evaluation_failed",
+            flag=details.flag_key,
+            error_code=str(details.error_code),
+            error=details.error_message,
+        )
+    return details.value
 
 
 def _shadow_plan(feature: str, value: Any) -> ShadowPlan | None:

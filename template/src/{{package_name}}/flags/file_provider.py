@@ -5,7 +5,12 @@ JsonLogic targeting with `fractional` percentage rollouts (sticky per targeting 
 comparisons on any context attribute. flagd's own evaluator (`openfeature-flagd-core`) runs it
 here, in the process, so there is no flagd server or gRPC dependency. The file is checked at
 most once a second during evaluations; a changed file takes effect at once, without a restart,
-and an invalid one is refused (the last good flags stay in force, and the refusal is logged).
+and an invalid one is refused: the last good flags stay in force, and the refusal is logged
+once per version of the file.
+
+flagd itself accepts a few mistakes that would make a flag quietly serve its caller's default
+(a `defaultVariant` naming no variant, a file without `flags`); they are refused here, as is
+anything the owner's `check` rejects.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
 from openfeature.contrib.tools.flagd.core import FlagdCore
@@ -29,6 +35,9 @@ CHECK_INTERVAL_SECONDS = 1.0
 ChangeListener = Callable[[Sequence[str], str], None]
 """Told the keys of the flags that changed and the new file's SHA-256."""
 
+FlagCheck = Callable[[Mapping[str, Any]], None]
+"""Given a file's `flags` object; raises `ValueError`, naming the flag, to refuse the file."""
+
 
 class FlagFileError(ValueError):
     """The flag file is missing, not JSON, or not valid flagd configuration."""
@@ -41,35 +50,47 @@ class FlagFileProvider(AbstractProvider):
         self,
         path: Path,
         *,
+        check: FlagCheck | None = None,
         on_change: ChangeListener | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self._path = path
+        self._check = check
         self._on_change = on_change
         self._clock = clock
         self._core = FlagdCore()
-        self._stamp: tuple[int, int] | None = None
+        self._digest: str | None = None
         self._checked_at = clock()
         self._load(self._read())
 
     def get_metadata(self) -> Metadata:
         return Metadata(name="flag-file")
 
-    def _read(self) -> tuple[tuple[int, int], bytes]:
+    def _read(self) -> tuple[str, bytes]:
+        """The file's SHA-256 and content. A digest, not a modification time: those are coarse,
+        and two quick edits of the same size would look like one."""
         try:
-            stat = self._path.stat()
-            return (stat.st_mtime_ns, stat.st_size), self._path.read_bytes()
+            content = self._path.read_bytes()
         except OSError as exc:
             raise FlagFileError(f"{self._path}: {exc.strerror}") from exc
+        return hashlib.sha256(content).hexdigest(), content
 
-    def _load(self, read: tuple[tuple[int, int], bytes]) -> list[str]:
-        stamp, content = read
+    def _load(self, read: tuple[str, bytes]) -> list[str]:
+        digest, content = read
         try:
-            changed = self._core.set_flags_and_get_changed_keys(json.loads(content))
-        except Exception as exc:  # json, or flagd's ParseError: the message names the problem
+            configuration = json.loads(content)
+            flags = configuration.get("flags") if isinstance(configuration, dict) else None
+            if not isinstance(flags, dict):
+                raise ValueError("expected a JSON object with a `flags` object (flagd's format)")
+            _check_default_variants(flags)
+            if self._check is not None:
+                self._check(flags)
+            changed = self._core.set_flags_and_get_changed_keys(configuration)
+        except Exception as exc:  # json, a check, or flagd's ParseError: each names the problem
             raise FlagFileError(f"{self._path}: {exc}") from exc
-        self._stamp = stamp
+        finally:
+            self._digest = digest  # a refused version is reported once, not at every check
         return changed
 
     def _refresh(self) -> None:
@@ -79,14 +100,13 @@ class FlagFileProvider(AbstractProvider):
             return
         self._checked_at = now
         try:
-            stamp, content = self._read()
-            if stamp == self._stamp:
+            digest, content = self._read()
+            if digest == self._digest:
                 return
-            changed = self._load((stamp, content))
+            changed = self._load((digest, content))
         except FlagFileError as exc:
-            log.error("flags_reload_failed", error=str(exc))
+            log.error("flags_reload_refused", error=str(exc))
             return
-        digest = hashlib.sha256(content).hexdigest()
         log.info("flags_reloaded", changed=changed, sha256=digest)
         if changed and self._on_change is not None:
             self._on_change(changed, digest)
@@ -129,3 +149,16 @@ class FlagFileProvider(AbstractProvider):
     ) -> FlagResolutionDetails[Sequence[FlagValueType] | Mapping[str, FlagValueType]]:
         self._refresh()
         return self._core.resolve_object_value(flag_key, default_value, evaluation_context)
+
+
+def _check_default_variants(flags: Mapping[str, Any]) -> None:
+    """flagd would answer an unknown `defaultVariant` with an error, hence the caller's default."""
+    for key, flag in flags.items():
+        if not isinstance(flag, dict) or not isinstance(flag.get("variants"), dict):
+            continue  # flagd's own parsing names what is missing
+        default = flag.get("defaultVariant")
+        if default is None or default == "":
+            continue  # no default variant: the caller's default
+        name = str(default).lower() if isinstance(default, bool) else str(default)
+        if name not in flag["variants"]:
+            raise ValueError(f"{key}: defaultVariant {default!r} is not one of its variants")

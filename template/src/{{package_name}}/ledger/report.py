@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from decimal import Decimal
 
+from ..text_tables import aligned, csv_text
 from .usage import UsageLine
 
 COLUMNS = (
@@ -14,6 +13,7 @@ COLUMNS = (
     "tenant",
     "feature",
     "model",
+    "traffic",
     "calls",
     "input_tokens",
     "output_tokens",
@@ -21,7 +21,7 @@ COLUMNS = (
     "unpriced_calls",
     "cache_hits",
 )
-_NUMERIC = frozenset(COLUMNS[4:])
+_NUMERIC = frozenset(COLUMNS[5:])
 
 
 def _cells(line: UsageLine) -> list[str]:
@@ -30,6 +30,7 @@ def _cells(line: UsageLine) -> list[str]:
         line.tenant,
         line.feature,
         line.model,
+        "shadow" if line.shadow else "live",
         str(line.calls),
         str(line.input_tokens),
         str(line.output_tokens),
@@ -41,25 +42,17 @@ def _cells(line: UsageLine) -> list[str]:
 
 def csv_report(lines: Sequence[UsageLine]) -> str:
     """One header row, then one row per line; costs exact, to the nano-dollar."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(_cells(line) for line in lines)
-    return buffer.getvalue()
+    return csv_text(COLUMNS, [_cells(line) for line in lines])
 
 
 def table_report(lines: Sequence[UsageLine]) -> str:
-    """Aligned columns (numbers to the right) and a total cost line."""
+    """Aligned columns (numbers to the right), the total cost, and the shadow calls' share."""
     if not lines:
         return "No usage in this period.\n"
-    rows = [list(COLUMNS), *(_cells(line) for line in lines)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    rendered = [
-        "  ".join(
-            cell.rjust(width) if name in _NUMERIC else cell.ljust(width)
-            for name, cell, width in zip(COLUMNS, row, widths, strict=True)
-        ).rstrip()
-        for row in rows
-    ]
+    rendered = aligned(COLUMNS, [_cells(line) for line in lines], _NUMERIC)
     total = sum((line.cost_usd for line in lines), Decimal(0))
-    return "\n".join([*rendered, f"total cost: {total:.9f} USD"]) + "\n"
+    rendered.append(f"total cost: {total:.9f} USD")
+    if any(line.shadow for line in lines):
+        shadow = sum((line.cost_usd for line in lines if line.shadow), Decimal(0))
+        rendered.append(f"of which shadow: {shadow:.9f} USD")
+    return "\n".join(rendered) + "\n"

@@ -1,4 +1,8 @@
-"""Usage read back from the ledger: calls, tokens and cost per day, tenant, feature and model."""
+"""Usage read back from the ledger: calls, tokens and cost per day, tenant, feature and model.
+
+Shadow calls (candidates run beside live traffic, never charged to a tenant's budgets) are
+lines of their own, marked `shadow`, so they are never added silently to a tenant's live spend.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ class UsageLine:
     tenant: str
     feature: str
     model: str
+    shadow: bool
     calls: int
     input_tokens: int
     output_tokens: int
@@ -30,9 +35,15 @@ class UsageLine:
 
 
 async def usage(
-    engine: AsyncEngine, *, since: dt.date, until: dt.date, tenant: str | None = None
+    engine: AsyncEngine,
+    *,
+    since: dt.date,
+    until: dt.date,
+    tenant: str | None = None,
+    include_shadow: bool = True,
 ) -> list[UsageLine]:
-    """Usage from `since` to `until` (inclusive), for one tenant or all of them."""
+    """Usage from `since` to `until` (inclusive), for one tenant or all of them; shadow lines
+    follow the live line of the same day, tenant, feature and model."""
     calls = model_calls.c
     query = (
         select(
@@ -40,6 +51,7 @@ async def usage(
             calls.tenant,
             calls.feature,
             calls.model,
+            calls.shadow,
             func.count(),
             func.sum(calls.input_tokens),
             func.sum(calls.output_tokens),
@@ -48,11 +60,13 @@ async def usage(
             func.sum(case((calls.outcome == "cache_hit", 1), else_=0), type_=Integer),
         )
         .where(calls.day >= since, calls.day <= until)
-        .group_by(calls.day, calls.tenant, calls.feature, calls.model)
-        .order_by(calls.day, calls.tenant, calls.feature, calls.model)
+        .group_by(calls.day, calls.tenant, calls.feature, calls.model, calls.shadow)
+        .order_by(calls.day, calls.tenant, calls.feature, calls.model, calls.shadow)
     )
     if tenant is not None:
         query = query.where(calls.tenant == tenant)
+    if not include_shadow:
+        query = query.where(calls.shadow.is_(False))
     async with engine.connect() as connection:
         rows = (await connection.execute(query)).all()
     return [
@@ -61,6 +75,7 @@ async def usage(
             tenant=row_tenant,
             feature=feature,
             model=model,
+            shadow=bool(shadow),
             calls=int(count),
             input_tokens=int(input_tokens),
             output_tokens=int(output_tokens),
@@ -73,6 +88,7 @@ async def usage(
             row_tenant,
             feature,
             model,
+            shadow,
             count,
             input_tokens,
             output_tokens,

@@ -136,12 +136,14 @@ class MeteredCall:
         if error_type is not None:
             attributes[semconv.ERROR_TYPE] = error_type
         metrics.operation_duration.record(seconds, attributes)
-        owner = {
+        owner: dict[str, str | bool] = {
             semconv.GEN_AI_PROVIDER_NAME: provider,
             semconv.GEN_AI_REQUEST_MODEL: model_name,
             semconv.APP_TENANT: self._context.tenant,
             semconv.APP_FEATURE: self._context.feature,
         }
+        if self._context.shadow:
+            owner[semconv.APP_SHADOW] = True  # spend on a candidate, not on the tenant's traffic
         if cost is None:
             # error.type "cancelled": cut off before the usage was known, not a missing price.
             unpriced = {**owner, semconv.ERROR_TYPE: error_type} if error_type else owner

@@ -1,1 +1,1 @@
-"""Answers as given, feedback on them, and the human review of low-confidence ones."""
+"""Answers as given, the human review of low-confidence ones, and corrections as eval cases."""

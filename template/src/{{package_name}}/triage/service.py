@@ -120,13 +120,19 @@ class TriageService:
         Flags and the token quota are checked before the stream is returned, so a refusal is
         still an HTTP status. Streams are not cached: their point is the model writing live.
         """
+        started = time.perf_counter()
         plan = self._plan(tenant, request_id)
         request = render(plan.prompt, ticket.subject, ticket.body)
         await self._admit_tokens(request, tenant)
-        return self._stream(plan, ticket, request, deadline)
+        return self._stream(plan, ticket, request, deadline, started)
 
     async def _stream(
-        self, plan: _Plan, ticket: TriageRequest, request: ModelRequest, deadline: Deadline
+        self,
+        plan: _Plan,
+        ticket: TriageRequest,
+        request: ModelRequest,
+        deadline: Deadline,
+        started: float,
     ) -> AsyncIterator[SummaryProgress | TriageResponse]:
         answer = ""
         summary = ""
@@ -148,6 +154,7 @@ class TriageService:
             else:
                 response = self._respond(plan, event)
                 self._record(plan.call, ticket, response)
+                self._maybe_shadow(plan, ticket, response, event, _elapsed_ms(started))
                 yield response
 
     def _plan(self, tenant: str, request_id: str | None) -> _Plan:

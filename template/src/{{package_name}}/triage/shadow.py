@@ -22,7 +22,7 @@ from ..flags.features import ShadowPlan
 from ..llm import structured
 from ..llm.fallback import FallbackChain
 from ..metering import CallContext, Metering
-from ..prompts import PromptCatalog
+from ..prompts import PromptCatalog, PromptError
 from ..shadow.rows import ShadowComparisonRow, ShadowOutcome
 from ..shadow.runner import ShadowJob
 from .requests import render
@@ -67,11 +67,15 @@ class TriageShadow:
         seconds: float,
     ) -> None:
         name, _, live_version = live.answer.prompt_version.partition("@")
-        prompt = (
-            self.catalog.get(name, plan.prompt_label)
-            if plan.prompt_label
-            else self.catalog.registry.get(name, int(live_version))
-        )
+        try:
+            prompt = (
+                self.catalog.get(name, plan.prompt_label)
+                if plan.prompt_label
+                else self.catalog.registry.get(name, int(live_version))
+            )
+        except PromptError as exc:
+            log.warning("shadow_skipped", reason="unknown prompt label", error=str(exc))
+            return
         model_name = plan.model or live.answer.model
         if not self.models.knows(model_name):
             log.warning("shadow_skipped", reason="unknown model", model=model_name)

@@ -1,0 +1,5 @@
+"""Evals: the triage cases, the scorers, a runner, reports, and the gate CI runs on every change.
+
+`<slug> eval run|compare|gate|baseline update` (see `command.py`); docs/evals.md says what the
+suite covers and how the gate decides.
+"""
