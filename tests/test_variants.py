@@ -11,13 +11,15 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import yaml
@@ -173,8 +175,13 @@ def test_no_leftovers_of_unselected_options(project: Project) -> None:
 def test_workflows_pass_actionlint_and_zizmor(project: Project) -> None:
     workflows = sorted((project.path / ".github" / "workflows").glob("*.yml"))
     assert workflows
+    dependabot = project.path / ".github" / "dependabot.yml"
     run([_tool("actionlint"), *map(str, workflows)], cwd=project.path)
-    run([_tool("zizmor"), "--offline", *map(str, workflows)], cwd=project.path)
+    run([_tool("zizmor"), "--offline", *map(str, [*workflows, dependabot])], cwd=project.path)
+    updates = yaml.safe_load(dependabot.read_text(encoding="utf-8"))["updates"]
+    assert {update["package-ecosystem"] for update in updates} == {"uv", "github-actions"}
+    ci = (project.path / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    assert "uv run --locked pip-audit" in ci
 
 
 def test_dockerfile_passes_hadolint(project: Project) -> None:
@@ -193,41 +200,57 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def served(project: Project) -> Iterator[str]:
-    """Start the generated service on loopback; yield its base URL; stop it."""
+@contextmanager
+def serving(project: Project, **settings: str) -> Iterator[str]:
+    """Start the generated service on loopback (with `settings` as environment variables, by
+    their names without the prefix); yield its base URL; stop it."""
     port = _free_port()
     slug = project.answers["project_slug"]
-    process = subprocess.Popen(
-        ["uv", "run", "--locked", slug, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=project.path,
-        env=project.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVICE_START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        else:
-            process.kill()
-            output = process.communicate(timeout=10)[0]
-            pytest.fail(f"the service did not become healthy:\n{output}")
-        yield base
-    finally:
-        process.terminate()
+    prefix = project.answers["package_name"].upper() + "_"
+    env = project.env | {prefix + name: value for name, value in settings.items()}
+    # The service's log goes to a file: a pipe nobody reads fills up and blocks its writes.
+    with tempfile.TemporaryFile(mode="w+") as output:
+        process = subprocess.Popen(
+            ["uv", "run", "--locked", slug, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=project.path,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+            _wait_until_healthy(base, process, output)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _wait_until_healthy(base: str, process: subprocess.Popen[str], output: IO[str]) -> None:
+    deadline = time.monotonic() + SERVICE_START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    process.kill()
+    process.wait(timeout=10)
+    output.seek(0)
+    pytest.fail(f"the service did not become healthy:\n{output.read()}")
+
+
+@pytest.fixture
+def served(project: Project) -> Iterator[str]:
+    """The service as generated, with the settings in its `.env`."""
+    with serving(project) as base:
+        yield base
 
 
 def _post(url: str, body: dict[str, str], key: str) -> tuple[int, dict[str, Any], str]:
@@ -258,3 +281,58 @@ def test_service_starts_and_triages_with_the_dev_key(project: Project, served: s
     assert problem["status"] == 401
     with urllib.request.urlopen(f"{served}/readyz", timeout=5) as response:
         assert json.loads(response.read())["status"] == "ready"
+
+
+FUZZ_KEY = "fuzz-key-with-every-scope-0123456789"
+FUZZ_CONFIG = """
+[generation]
+max-examples = 25
+# HTTP servers take headers they do not know; an unknown header (or query parameter) is not
+# invalid data. Unknown body fields are: the generated project's own tests show they get 422.
+allow-extra-parameters = false
+
+[checks.negative_data_rejection]
+# 413: an over-long body is refused by size before it is parsed.
+expected-statuses = ["400", "401", "403", "404", "405", "413", "422", "429"]
+
+[[operations]]
+include-path = "/v1/usage"
+# Rules across parameters the schema cannot state: `since` after `until`, more than 366 days.
+checks.positive_data_acceptance.expected-statuses = ["200", "422"]
+"""
+
+
+def test_schemathesis_finds_no_failures(project: Project, tmp_path: Path) -> None:
+    """Every operation of the OpenAPI document, fuzzed: no 5xx, no response outside its own
+    schema, no undocumented status code, invalid input refused and valid input accepted."""
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(FUZZ_CONFIG, encoding="utf-8")
+    settings = {
+        "API_KEYS": f"fuzz:{FUZZ_KEY}:predict+feedback+usage:read+review+admin",
+        "RATE_LIMIT_REQUESTS_PER_MINUTE": "1000000",
+        "RATE_LIMIT_TOKENS_PER_MINUTE": "1000000000",
+        "AUTH_FAILURES_PER_MINUTE": "1000000",  # the fuzzer sends requests without a key too
+    }
+    with serving(project, **settings) as base:
+        result = subprocess.run(
+            [
+                _tool("st"),
+                "--config-file",
+                str(config),
+                "run",
+                f"{base}/openapi.json",
+                "--header",
+                f"Authorization: Bearer {FUZZ_KEY}",
+                "--seed",
+                "20261125",
+                "--workers",
+                "1",
+                "--no-color",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]

@@ -14,10 +14,12 @@ from .api import audit_trail, health, usage
 from .api.admission import AdmissionMiddleware
 from .api.auth import ApiKeyAuthenticator
 from .api.body_limit import BodyLimitMiddleware
+from .api.cross_origin import allow_cross_origin
 from .api.health import ReadinessCheck
 from .api.openapi import document_api_keys
 from .api.problems import PROBLEM_HANDLERS
 from .api.request_context import RequestContextMiddleware
+from .api.security_headers import SecurityHeadersMiddleware
 from .audit import SERVICE_ACTOR
 from .components import Components, budget_limits, build_components
 from .database.migrate import migrate
@@ -93,18 +95,24 @@ def create_app(settings: Settings | None = None, telemetry: Telemetry | None = N
     app.state.audit = parts.audit
     app.state.writer = parts.writer
     app.state.triage = parts.triage
-    # Added innermost first: a request meets RequestContext, then Admission, then BodyLimit.
+    # Added innermost first: a request meets SecurityHeaders, RequestContext, CORS (when
+    # configured: a preflight is answered before admission asks for a key), Admission, BodyLimit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         AdmissionMiddleware,
         authenticator=ApiKeyAuthenticator(settings.api_keys),
         rate_limiter=parts.rate_limiter,
+        failed_auth=parts.failed_auth,
     )
+    allow_cross_origin(app, settings.cors_allow_origins)
     app.add_middleware(
         RequestContextMiddleware,
         spans=parts.telemetry.spans,
         metrics=parts.metrics,
         redactor=parts.redactor,
+    )
+    app.add_middleware(
+        SecurityHeadersMiddleware, hsts_max_age_seconds=settings.hsts_max_age_seconds
     )
     app.include_router(health.router)
     app.include_router(triage_router.router)

@@ -1,10 +1,11 @@
 """The audit trail: who changed what, and when, appended and never edited.
 
-Label promotions, flag file changes the service saw, budget overrides coming into force and
-review decisions are each one row: the actor (an API key id such as `acme/1a2b3c4d`, an
-operator's name for the CLI, or `service` for what the service noticed itself), the action, its
-subject, the tenant it concerns (if any) and details. Nothing in the service updates or deletes
-these rows; reading them is for operators (`admin` keys) and, filtered, for each tenant.
+Label promotions, flag file changes the service saw, budget overrides coming into force,
+review decisions and failed authentications are each one row: the actor (an API key id such as
+`acme/1a2b3c4d`, an operator's name for the CLI, `service` for what the service noticed itself,
+or a client address), the action, its subject, the tenant it concerns (if any) and details.
+Nothing in the service updates or deletes these rows; reading them is for operators (`admin`
+keys), across tenants or filtered by one.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from . import SERVICE_ID
+from .api.failed_auth import FailedAuthGuard
 from .audit import SERVICE_ACTOR, AuditLog
 from .cache import ResponseCache
 from .configured_secrets import configured_secrets
@@ -21,6 +22,8 @@ from .costs.pricing import PriceBook
 from .database.writer import RowWriter
 from .flags.features import FeatureFlags, check_feature_flags
 from .flags.file_provider import ChangeListener, FlagFileProvider
+from .guardrails.injection_policy import InjectionPolicy
+from .guardrails.output import OutputGuard
 from .llm.breaker import BreakerPolicy
 from .llm.classical import Rules
 from .llm.factory import build_model, build_models
@@ -30,7 +33,7 @@ from .metering import Metering
 from .prompts import LabelMoves, PromptCatalog
 from .rate_limits import TenantRateLimiter
 from .redaction import Redactor
-from .settings import CLASSICAL_MODEL, Settings
+from .settings import CLASSICAL_MODEL, ENV_PREFIX, Settings
 from .shadow.runner import ShadowRunner
 from .shared_state import SharedState
 from .telemetry.metrics import ServiceMetrics
@@ -64,6 +67,7 @@ class Components:
     audit: AuditLog
     budgets: BudgetGate
     rate_limiter: TenantRateLimiter
+    failed_auth: FailedAuthGuard
     flags: FeatureFlags
     shadow: ShadowRunner
     triage: TriageService
@@ -101,11 +105,19 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
         redactor=redactor,
         capture_content=settings.capture_message_content,
     )
+    limits_storage = shared.rate_limit_storage()
     rate_limiter = TenantRateLimiter(
-        shared.rate_limit_storage(),
+        limits_storage,
         requests_per_minute=settings.rate_limit_requests_per_minute,
         tokens_per_minute=settings.rate_limit_tokens_per_minute,
         overrides=settings.tenant_overrides,
+        metrics=metrics,
+    )
+    failed_auth = FailedAuthGuard(
+        limits_storage,
+        failures_per_minute=settings.auth_failures_per_minute,
+        audits_per_minute=settings.auth_failure_audits_per_minute,
+        audit=audit,
         metrics=metrics,
     )
     flags = FeatureFlags(
@@ -131,6 +143,13 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
         shadow=shadow,
         shadow_jobs=TriageShadow(models, catalog, metering, prices, writer),
         feature_off=settings.feature_off_response,
+        output_guard=OutputGuard(
+            forbidden=settings.forbidden_output,
+            pii_policy=settings.output_pii_policy,
+            redactor=redactor,
+            metrics=metrics,
+        ),
+        injection=injection_policy(settings, metrics),
     )
     return Components(
         telemetry=telemetry,
@@ -143,6 +162,7 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
         audit=audit,
         budgets=budgets,
         rate_limiter=rate_limiter,
+        failed_auth=failed_auth,
         flags=flags,
         shadow=shadow,
         triage=triage,
@@ -170,6 +190,18 @@ def chain_policy(settings: Settings) -> ChainPolicy:
         ),
         context_windows=settings.context_windows,
     )
+
+
+def injection_policy(settings: Settings, metrics: ServiceMetrics) -> InjectionPolicy:
+    """Each feature's action on prompt injection; naming a feature that does not exist is an
+    error, not a policy silently ignored."""
+    unknown = sorted(settings.injection_policy.keys() - FEATURE_SCHEMAS.keys())
+    if unknown:
+        raise ValueError(
+            f"{ENV_PREFIX}INJECTION_POLICY names unknown features {unknown}; "
+            f"the features are {sorted(FEATURE_SCHEMAS)}"
+        )
+    return InjectionPolicy(settings.injection_threshold, metrics, settings.injection_policy)
 
 
 def budget_limits(settings: Settings) -> BudgetLimits:

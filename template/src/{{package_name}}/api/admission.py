@@ -3,9 +3,10 @@
 A plain ASGI middleware rather than a FastAPI dependency: it runs on every API request, and
 each dependency FastAPI resolves costs more than this whole check. An unknown key gets a 401
 problem with a `WWW-Authenticate` challenge; a tenant over its quota gets a 429 problem with
-`Retry-After`. Admitted requests carry their `Caller` in `request.state.caller` and their
-quota's `RateLimit-Policy` and `RateLimit` headers on the response. What a route requires of
-the caller's scopes, the route checks with `require_scope`.
+`Retry-After`. Failed authentications are recorded and limited per client address by
+`FailedAuthGuard`, asked before the key is checked. Admitted requests carry their `Caller` in
+`request.state.caller` and their quota's `RateLimit-Policy` and `RateLimit` headers on the
+response. What a route requires of the caller's scopes, the route checks with `require_scope`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..rate_limits import RateLimitedError, TenantRateLimiter
 from ..settings import KeyScope
 from ..telemetry import semconv
 from .auth import ApiKeyAuthenticator, Caller
+from .failed_auth import FailedAuthGuard
 from .problems import LimitKind, problem_response
 from .request_context import RESPONSE_HEADERS
 
@@ -34,23 +36,37 @@ class AdmissionMiddleware:
     """Authenticate `/v1` requests by API key and count them against their tenant's quota."""
 
     def __init__(
-        self, app: ASGIApp, authenticator: ApiKeyAuthenticator, rate_limiter: TenantRateLimiter
+        self,
+        app: ASGIApp,
+        authenticator: ApiKeyAuthenticator,
+        rate_limiter: TenantRateLimiter,
+        failed_auth: FailedAuthGuard,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.rate_limiter = rate_limiter
+        self.failed_auth = failed_auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PROTECTED_PREFIX):
             await self.app(scope, receive, send)
             return
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        wait = await self.failed_auth.retry_after(client)
+        if wait is not None:
+            detail = "Too many failed authentications from your address; retry later."
+            headers = {"Retry-After": str(wait)}
+            await _refuse(scope, receive, send, 429, detail, headers, limit="auth_failures")
+            return
         scheme, _, token = _header(scope, b"authorization").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            await self.failed_auth.failed(client, "missing_key", "")
             detail = "Send an API key as 'Authorization: Bearer <key>'."
             await _refuse(scope, receive, send, 401, detail, _CHALLENGE)
             return
         caller = self.authenticator.authenticate(token.strip())
         if caller is None:
+            await self.failed_auth.failed(client, "invalid_key", token.strip())
             await _refuse(scope, receive, send, 401, "The API key is not valid.", _INVALID)
             return
         scope.setdefault("state", {})["caller"] = caller

@@ -12,6 +12,7 @@ from ..audit import AuditLog
 from ..database.times import utc
 from .admission import require_scope
 from .problems import problem_responses
+from .query_values import IsoDateTime
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
@@ -39,7 +40,7 @@ class AuditTrail(BaseModel):
 async def get_audit(
     request: Request,
     since: Annotated[
-        dt.datetime | None, Query(description="Only events from this time on (UTC if no zone).")
+        IsoDateTime | None, Query(description="Only events from this time on (UTC if no zone).")
     ] = None,
     tenant: Annotated[str | None, Query(description="Only events about this tenant.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_EVENTS)] = 100,

@@ -18,13 +18,22 @@ from starlette.exceptions import HTTPException
 
 from ..costs.budget import BudgetExceededError, BudgetUnavailableError
 from ..flags.features import FeatureDisabledError
-from ..llm.errors import NoModelAvailableError
+from ..guardrails.injection_policy import InjectionBlockedError
+from ..guardrails.output import OutputBlockedError
+from ..llm.errors import EveryModelRefusedError, NoModelAvailableError
 from ..rate_limits import ExceedsQuotaError, RateLimitedError
 
 MEDIA_TYPE = "application/problem+json"
-LimitKind = Literal["requests", "tokens", "budget"]
+LimitKind = Literal["requests", "tokens", "budget", "auth_failures"]
 """Which limit a 429 problem is about."""
 MODEL_RETRY_AFTER_SECONDS = 10
+INJECTION_DETAIL = (
+    "The request was refused: its text reads as instructions to the model (prompt injection). "
+    "Rephrase it without instructions addressed to the model."
+)
+"""The detail of a request the prompt-injection policy blocks; it never quotes the text."""
+REFUSED_DETAIL = "Every model declined to answer this request; sending it again will not help."
+WITHHELD_DETAIL = "No answer to this request passed the output checks; a person should handle it."
 
 
 class FieldError(BaseModel):
@@ -154,6 +163,18 @@ async def _no_model_available(request: Request, exc: NoModelAvailableError) -> J
     )
 
 
+async def _every_model_refused(request: Request, exc: EveryModelRefusedError) -> JSONResponse:
+    return _from_request(request, 422, detail=REFUSED_DETAIL)
+
+
+async def _output_blocked(request: Request, exc: OutputBlockedError) -> JSONResponse:
+    return _from_request(request, 422, detail=WITHHELD_DETAIL)
+
+
+async def _injection_blocked(request: Request, exc: InjectionBlockedError) -> JSONResponse:
+    return _from_request(request, 422, detail=INJECTION_DETAIL)
+
+
 async def _feature_disabled(request: Request, exc: FeatureDisabledError) -> JSONResponse:
     return _from_request(request, 503, detail=f"The {exc.feature} feature is switched off.")
 
@@ -193,6 +214,9 @@ PROBLEM_HANDLERS: Mapping[int | type[Exception], ExceptionHandler] = {
     HTTPException: _http_error,
     RequestValidationError: _validation_error,
     NoModelAvailableError: _no_model_available,
+    EveryModelRefusedError: _every_model_refused,
+    OutputBlockedError: _output_blocked,
+    InjectionBlockedError: _injection_blocked,
     FeatureDisabledError: _feature_disabled,
     RateLimitedError: _rate_limited,
     ExceedsQuotaError: _exceeds_quota,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..ledger.usage import usage
 from .admission import require_scope
 from .problems import PROBLEM_RESPONSES
+from .query_values import IsoDate
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 
@@ -50,9 +51,9 @@ class UsageReport(BaseModel):
 async def get_usage(
     request: Request,
     since: Annotated[
-        dt.date | None, Query(description="First UTC day (default: 1st of this month).")
+        IsoDate | None, Query(description="First UTC day (default: 1st of this month).")
     ] = None,
-    until: Annotated[dt.date | None, Query(description="Last UTC day (default: today).")] = None,
+    until: Annotated[IsoDate | None, Query(description="Last UTC day (default: today).")] = None,
 ) -> UsageReport:
     """Your own usage, priced, from the ledger (calls of the last second may not be in yet).
 

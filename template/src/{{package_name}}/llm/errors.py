@@ -54,5 +54,9 @@ class NoModelAvailableError(ModelError):
     """Every model of the chain failed or was skipped: nothing can serve this request."""
 
 
+class EveryModelRefusedError(NoModelAvailableError):
+    """Every model the chain asked declined to answer: retrying the same input will not help."""
+
+
 class ModelConfigurationError(ValueError):
     """A `provider:model` string names something this service cannot build."""

@@ -4,7 +4,8 @@ For each model the chain checks its circuit breaker, builds a request that fits 
 window (the feature decides how to truncate), and calls it through the retry loop within the
 request's deadline. Transient failures count against the model's breaker; anything else
 (refusal, invalid answer, rejected request) moves on without blaming the model's health. The
-classical model is last and needs no network, so the service degrades instead of failing.
+classical model is last and needs no network, so the service degrades instead of failing. When
+every model asked declined, the error says so (`EveryModelRefusedError`): retrying cannot help.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from .deadline import Deadline
 from .errors import (
     CircuitOpenError,
     ContextWindowExceededError,
+    EveryModelRefusedError,
     ModelError,
+    ModelRefusalError,
     ModelUnavailableError,
     NoModelAvailableError,
 )
@@ -46,12 +49,32 @@ The feature decides what to do with an input that does not fit: truncate it, or 
 
 @dataclass(frozen=True, slots=True)
 class Served(Generic[OutputT]):
-    """An answer and who gave it: `degraded` when it is not the chain's first model."""
+    """An answer and who gave it: `degraded` when it is not the chain's first model, `refused`
+    when a model asked before it declined to answer."""
 
     output: OutputT
     response: ModelResponse
     model: str
     degraded: bool
+    refused: bool = False
+
+
+@dataclass(slots=True)
+class _Failures:
+    """The models of one request that could not answer, and how many of them declined."""
+
+    count: int = 0
+    refusals: int = 0
+
+    def add(self, error: ModelError) -> None:
+        self.count += 1
+        self.refusals += isinstance(error, ModelRefusalError)
+
+    def exhausted(self) -> NoModelAvailableError:
+        """The error when no model is left: a refusal when every model asked declined."""
+        if self.count and self.refusals == self.count:
+            return EveryModelRefusedError("every model asked declined to answer")
+        return NoModelAvailableError("every model of the chain failed or was skipped")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +161,7 @@ class FallbackChain:
         `first` asks that model before the rest (a flag's choice); it must be one the chain knows.
         """
         chain = self._chain(input_chars, first)
+        failures = _Failures()
         for position, link in enumerate(chain):
             request = self._admit(link, build, observer)
             if request is None:
@@ -146,15 +170,20 @@ class FallbackChain:
                 generation = await self._call(link, request, output_type, observer, deadline)
             except ModelError as exc:
                 _release(link)
+                failures.add(exc)
                 observer.falling_back(link.model.name, exc)
                 continue
             except BaseException:
                 _release(link)
                 raise
             return Served(
-                generation.output, generation.response, link.model.name, degraded=position > 0
+                generation.output,
+                generation.response,
+                link.model.name,
+                degraded=position > 0,
+                refused=failures.refusals > 0,
             )
-        raise NoModelAvailableError("every model of the chain failed or was skipped")
+        raise failures.exhausted()
 
     async def stream(
         self,
@@ -167,6 +196,7 @@ class FallbackChain:
         first: str | None = None,
     ) -> AsyncIterator[TextDelta | Served[OutputT]]:
         """Stream from the first model that starts answering; fall back only before that."""
+        failures = _Failures()
         for position, link in enumerate(self._chain(input_chars, first)):
             request = self._admit(link, build, observer)
             if request is None:
@@ -177,6 +207,7 @@ class FallbackChain:
             except ModelError as exc:
                 await events.aclose()
                 _release(link)
+                failures.add(exc)
                 observer.falling_back(link.model.name, exc)
                 continue
             except BaseException:
@@ -188,7 +219,10 @@ class FallbackChain:
                     if isinstance(event, TextDelta):
                         yield event
                     else:
-                        yield Served(event.output, event.response, link.model.name, position > 0)
+                        refused = failures.refusals > 0
+                        yield Served(
+                            event.output, event.response, link.model.name, position > 0, refused
+                        )
             except ModelUnavailableError:
                 if link.breaker:
                     link.breaker.record_failure()
@@ -196,7 +230,7 @@ class FallbackChain:
             finally:
                 await events.aclose()
             return
-        raise NoModelAvailableError("every model of the chain failed or was skipped")
+        raise failures.exhausted()
 
     @staticmethod
     def _admit(link: _Link, build: RequestBuilder, observer: CallObserver) -> ModelRequest | None:

@@ -18,6 +18,9 @@ from .corrections import Comment, Correction
 from .queue import NotPendingError, Review, resolve, reviews
 from .rows import ReviewStatus
 
+MAX_CURSOR = 2**63 - 1
+"""Row ids are 64-bit: a larger cursor cannot name a row, and the database would refuse it."""
+
 router = APIRouter(prefix="/v1", tags=["review"])
 
 MAX_PAGE = 200
@@ -67,7 +70,9 @@ async def list_reviews(
         Queue, Query(description="`pending` (the queue) or `resolved` (decisions).")
     ] = "pending",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[int | None, Query(description="The previous page's `next_cursor`.")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=0, le=MAX_CURSOR, description="The previous page's `next_cursor`.")
+    ] = None,
 ) -> ReviewPage:
     """Your tenant's answers flagged for review, oldest first.
 

@@ -79,6 +79,23 @@ class ServiceMetrics:
             unit="{request}",
             description="Requests refused by a per-tenant rate limit.",
         )
+        self.auth_failures = meter.create_counter(
+            semconv.APP_AUTH_FAILURES,
+            unit="{request}",
+            description="Requests refused for a missing or invalid key, or throttled after too "
+            "many such failures from one address; whether each was audited.",
+        )
+        self.output_guardrail = meter.create_counter(
+            semconv.APP_GUARDRAIL_OUTPUT,
+            unit="{answer}",
+            description="Answers the output guardrails redacted, replaced or withheld, by check.",
+        )
+        self.injection_screenings = meter.create_counter(
+            semconv.APP_GUARDRAIL_INJECTION,
+            unit="{request}",
+            description="Requests screened for prompt injection, by feature and action (allow, "
+            "flag, strip, block).",
+        )
 
     def observe(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..guardrails.output import PROCESS_CANARY
 from ..llm.context_window import input_budget
 from ..llm.errors import ContextWindowExceededError
 from ..llm.port import ModelRequest
@@ -13,10 +14,14 @@ TRUNCATION_MARKER = "\n[…truncated]"
 
 
 def render(prompt: Prompt, subject: str, body: str) -> ModelRequest:
-    """The request `prompt` makes of this ticket; the ticket is only ever variable values."""
+    """The request `prompt` makes of this ticket; the ticket is only ever variable values.
+
+    The system message ends with the process's canary, so the output guardrails can tell when
+    an answer leaks it; the prompt files stay as their owners wrote them.
+    """
     variables = {"subject": subject, "body": body}
     return ModelRequest(
-        messages=prompt.render(variables),
+        messages=PROCESS_CANARY.mark(prompt.render(variables)),
         output=TRIAGE_OUTPUT,
         settings=prompt.settings,
         inputs=variables,

@@ -11,10 +11,17 @@ from fastapi.responses import StreamingResponse
 
 from ..api.admission import require_scope
 from ..api.deadline import TIMEOUT_HEADER_DOCS, request_deadline
-from ..api.problems import PROBLEM_RESPONSES, LimitKind, problem_document
+from ..api.problems import (
+    PROBLEM_RESPONSES,
+    REFUSED_DETAIL,
+    WITHHELD_DETAIL,
+    LimitKind,
+    problem_document,
+)
 from ..cache import cache_mode
 from ..costs.budget import BudgetExceededError, BudgetUnavailableError
-from ..llm.errors import ModelError
+from ..guardrails.output import OutputBlockedError
+from ..llm.errors import EveryModelRefusedError, ModelError
 from .schemas import TriageRequest, TriageResponse
 from .service import SummaryProgress, TriageService
 
@@ -22,6 +29,15 @@ router = APIRouter(prefix="/v1", tags=["triage"])
 log = structlog.get_logger(__name__)
 
 SSE_MEDIA_TYPE = "text/event-stream"
+SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["summary", "result", "error"]},
+        "data": {"type": "string", "description": "A JSON document."},
+    },
+}
+"""One event of the stream (OpenAPI 3.1 has no `itemSchema`: tools read `schema` per event)."""
 
 CACHE_CONTROL_DOCS = {
     "name": "Cache-Control",
@@ -46,6 +62,9 @@ async def triage(ticket: TriageRequest, request: Request) -> Response:
 
     `X-Model` names the model that answered; `X-Degraded: true` says a fallback did;
     `"cached": true` says the answer was reused from an identical earlier request.
+    Personal data in the summary is redacted. An answer that fails the output checks, or comes
+    after a model declined, is the classical model's, degraded and flagged `needs_human`; a 422
+    problem says every model declined, or that no answer passed the checks.
     """
     caller = require_scope(request, "predict")
     service: TriageService = request.app.state.triage
@@ -69,7 +88,7 @@ async def triage(ticket: TriageRequest, request: Request) -> Response:
         200: {
             "description": "Server-sent events: `summary` (the summary so far), then `result` "
             "(a TriageResponse) or `error` (a problem document).",
-            "content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "content": {SSE_MEDIA_TYPE: {"schema": SSE_EVENT_SCHEMA}},
         },
         **PROBLEM_RESPONSES,
     },
@@ -103,6 +122,10 @@ async def _sse(
                 yield _event("summary", json.dumps({"summary": event.summary}))
             else:
                 yield _event("result", event.model_dump_json())
+    except (EveryModelRefusedError, OutputBlockedError) as exc:
+        log.warning("stream_failed", error_type=type(exc).__name__)
+        detail = REFUSED_DETAIL if isinstance(exc, EveryModelRefusedError) else WITHHELD_DETAIL
+        yield _problem(422, detail, request_id, path)
     except ModelError as exc:
         log.warning("stream_failed", error_type=type(exc).__name__)
         detail = "The model stopped before a usable answer was complete."

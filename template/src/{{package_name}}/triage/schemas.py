@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ..guardrails.text import VISIBLE_PATTERN, NormalisedText
 from ..llm.port import OutputSchema
 
 Category = Literal["billing", "technical", "account", "feature_request", "other"]
@@ -23,12 +24,26 @@ _STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 class TriageRequest(BaseModel):
-    """A support ticket to triage."""
+    """A support ticket to triage, normalised (`guardrails.text`) before anything reads it.
+
+    The length limits hold for the text as sent and again once normalised (which can lengthen
+    it); the subject is one line, and must keep a visible character.
+    """
 
     model_config = _STRICT
 
-    subject: Annotated[str, Field(min_length=1, max_length=MAX_SUBJECT_CHARS, pattern=r"\S")]
-    body: Annotated[str, Field(max_length=MAX_BODY_CHARS)]
+    subject: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_SUBJECT_CHARS,
+            json_schema_extra={"pattern": VISIBLE_PATTERN},
+        ),
+        AfterValidator(NormalisedText(MAX_SUBJECT_CHARS, one_line=True, required=True)),
+    ]
+    body: Annotated[
+        str, Field(max_length=MAX_BODY_CHARS), AfterValidator(NormalisedText(MAX_BODY_CHARS))
+    ]
 
 
 class TriageResult(BaseModel):

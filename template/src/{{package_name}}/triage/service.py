@@ -1,9 +1,15 @@
 """Triage business logic: decide, build the model request, ask the chain, apply review policy.
 
 Around the model call it applies what every feature needs: the flags' decision for this tenant
-(kill switch, prompt label, model, shadow), the response cache, the tenant's token quota, the
-call context metering records on every span, ledger row and log line, the record of the answer
-(for feedback and human review), and the shadow run after the response.
+(kill switch, prompt label, model, shadow), the prompt-injection policy, the response cache,
+the tenant's token quota, the call context metering records on every span, ledger row and log
+line, the output guardrails, the record of the answer (for feedback and human review), and the
+shadow run after the response.
+
+An answer the output guardrails block is replaced by the classical model's answer; so is one a
+model declined to finish streaming. Answers served after a refusal or a block are marked
+`degraded` and sent to human review (`needs_human`). When the classical model's own answer is
+blocked, the request fails with `OutputBlockedError` (a 422 problem).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import datetime as dt
 import random
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal
 
@@ -23,7 +29,10 @@ from ..cache import CacheMode, ResponseCache, cache_key, normalise
 from ..costs.pricing import to_nano_usd
 from ..database.writer import RowWriter
 from ..flags.features import FeatureDecision, FeatureDisabledError, FeatureFlags
+from ..guardrails.injection_policy import InjectionPolicy
+from ..guardrails.output import OutputGuard
 from ..llm.deadline import Deadline
+from ..llm.errors import EveryModelRefusedError, ModelRefusalError
 from ..llm.fallback import FallbackChain, Served
 from ..llm.port import ModelRequest, TextDelta
 from ..llm.tokens import request_tokens
@@ -34,7 +43,7 @@ from ..review.rows import AnswerRow
 from ..settings import CLASSICAL_MODEL
 from ..shadow.runner import ShadowRunner
 from .requests import fit, render
-from .schemas import TriageRequest, TriageResponse, TriageResult
+from .schemas import MAX_SUMMARY_CHARS, TriageRequest, TriageResponse, TriageResult
 from .shadow import LiveAnswer, TriageShadow
 
 FEATURE = "triage"
@@ -51,12 +60,14 @@ class SummaryProgress:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """How one request will be answered: the prompt, the model asked first, the context."""
+    """How one request will be answered: the prompt, the model asked first, the context, and
+    whether the injection policy sends the answer to review."""
 
     prompt: Prompt
     first: str | None
     call: CallContext
     decision: FeatureDecision
+    flagged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,8 @@ class TriageService:
     shadow: ShadowRunner
     shadow_jobs: TriageShadow
     feature_off: Literal["problem", "classical"]
+    output_guard: OutputGuard
+    injection: InjectionPolicy
 
     async def triage(
         self,
@@ -87,29 +100,37 @@ class TriageService:
         """Classify `ticket`; answers under the confidence threshold go to a human."""
         started = time.perf_counter()
         plan = self._plan(tenant, request_id)
+        ticket, plan = self._screen(ticket, plan)
         key = self._cache_key(plan, ticket)
         cached = await self.cache.lookup(key, cache_mode, FEATURE)
         if cached is not None:
             answer = TriageResponse.model_validate_json(cached)
-            answer = answer.model_copy(update={"cached": True, "degraded": False})
+            answer = answer.model_copy(
+                update={
+                    "cached": True,
+                    "degraded": False,
+                    "needs_human": answer.needs_human or plan.flagged,
+                }
+            )
             self.metering.cache_hit(plan.call, answer.model, _elapsed_ms(started))
             self._record(plan.call, ticket, answer)
             return answer
         request = render(plan.prompt, ticket.subject, ticket.body)
         await self._admit_tokens(request, tenant)
-        served = await self.models.generate(
-            partial(fit, plan.prompt, ticket, request),
-            TriageResult,
-            observer=self.metering.for_request(plan.call),
-            deadline=deadline,
-            input_chars=_input_chars(ticket),
-            first=plan.first,
-        )
-        answer = self._respond(plan, served)
-        if not served.degraded:
-            await self.cache.save(key, answer.model_dump_json().encode(), cache_mode)
+        try:
+            served = await self._generate(plan, ticket, request, deadline, plan.first)
+        except EveryModelRefusedError:
+            self.output_guard.refused(feature=FEATURE, answered_by=None)
+            raise
+        guarded = self._guarded(plan, request, served)
+        if guarded is None:
+            answer = await self._replacement(plan, ticket, request, deadline)
+        else:
+            answer = guarded
+            if not served.degraded:
+                await self.cache.save(key, answer.model_dump_json().encode(), cache_mode)
+            self._maybe_shadow(plan, ticket, answer, served, _elapsed_ms(started))
         self._record(plan.call, ticket, answer)
-        self._maybe_shadow(plan, ticket, answer, served, _elapsed_ms(started))
         return answer
 
     async def triage_stream(
@@ -122,6 +143,7 @@ class TriageService:
         """
         started = time.perf_counter()
         plan = self._plan(tenant, request_id)
+        ticket, plan = self._screen(ticket, plan)
         request = render(plan.prompt, ticket.subject, ticket.body)
         await self._admit_tokens(request, tenant)
         return self._stream(plan, ticket, request, deadline, started)
@@ -144,18 +166,35 @@ class TriageService:
             input_chars=_input_chars(ticket),
             first=plan.first,
         )
-        async for event in events:
-            if isinstance(event, TextDelta):
-                answer += event.text
-                partial_summary = _partial_summary(answer)
-                if partial_summary and partial_summary != summary:
-                    summary = partial_summary
-                    yield SummaryProgress(summary)
-            else:
-                response = self._respond(plan, event)
+        system_prompt = _system_prompt(request)
+        showing = True  # until the summary so far fails an output guardrail
+        try:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    answer += event.text
+                    so_far = self.output_guard.preview(
+                        _partial_summary(answer), system_prompt, complete=_has_summary(answer)
+                    )
+                    showing = showing and so_far is not None
+                    if showing and so_far and so_far != summary:
+                        summary = so_far
+                        yield SummaryProgress(summary)
+                    continue
+                response = self._guarded(plan, request, event)
+                if response is None:
+                    response = await self._replacement(plan, ticket, request, deadline)
+                else:
+                    self._maybe_shadow(plan, ticket, response, event, _elapsed_ms(started))
                 self._record(plan.call, ticket, response)
-                self._maybe_shadow(plan, ticket, response, event, _elapsed_ms(started))
                 yield response
+        except EveryModelRefusedError:
+            self.output_guard.refused(feature=FEATURE, answered_by=None)
+            raise
+        except ModelRefusalError:  # declined after its stream began: too late to fall back
+            response = await self._replacement(plan, ticket, request, deadline)
+            self.output_guard.refused(feature=FEATURE, answered_by=response.model)
+            self._record(plan.call, ticket, response)
+            yield response
 
     def _plan(self, tenant: str, request_id: str | None) -> _Plan:
         """Ask the flags, then pick the prompt and the first model they decided on."""
@@ -178,6 +217,14 @@ class TriageService:
         call = CallContext(tenant, FEATURE, prompt.ref, request_id)
         return _Plan(prompt, first, call, decision)
 
+    def _screen(self, ticket: TriageRequest, plan: _Plan) -> tuple[TriageRequest, _Plan]:
+        """The ticket as the model may see it, and the plan, flagged when the injection policy
+        sends the answer to review; raises InjectionBlockedError when the policy blocks it."""
+        fields = {"subject": ticket.subject, "body": ticket.body}
+        screening = self.injection.screen(FEATURE, fields)
+        seen = ticket.model_copy(update=dict(screening.fields))
+        return seen, replace(plan, flagged=screening.flagged)
+
     async def _admit_tokens(self, request: ModelRequest, tenant: str) -> None:
         """Count the call's worst-case tokens against the tenant's per-minute token quota."""
         output = request.settings.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
@@ -196,13 +243,74 @@ class TriageService:
             )
         )
 
-    def _respond(self, plan: _Plan, served: Served[TriageResult]) -> TriageResponse:
+    async def _generate(
+        self,
+        plan: _Plan,
+        ticket: TriageRequest,
+        request: ModelRequest,
+        deadline: Deadline,
+        first: str | None,
+    ) -> Served[TriageResult]:
+        return await self.models.generate(
+            partial(fit, plan.prompt, ticket, request),
+            TriageResult,
+            observer=self.metering.for_request(plan.call),
+            deadline=deadline,
+            input_chars=_input_chars(ticket),
+            first=first,
+        )
+
+    def _guarded(
+        self, plan: _Plan, request: ModelRequest, served: Served[TriageResult]
+    ) -> TriageResponse | None:
+        """The answer as the output guardrails let it out, or None when it must be replaced.
+
+        Nothing replaces the classical model's answer: when it is blocked, the guard raises.
+        """
+        if served.refused:
+            self.output_guard.refused(feature=FEATURE, answered_by=served.model)
+        answer = self._respond(plan, served)
+        system_prompt = _system_prompt(request)
+        if served.model == CLASSICAL_MODEL:
+            summary = self.output_guard.check_last_resort(
+                answer.summary, system_prompt, feature=FEATURE, model=served.model
+            )
+        else:
+            checked = self.output_guard.check(
+                answer.summary, system_prompt, feature=FEATURE, model=served.model
+            )
+            if checked is None:
+                return None
+            summary = checked
+        return _with_summary(answer, summary)
+
+    async def _replacement(
+        self, plan: _Plan, ticket: TriageRequest, request: ModelRequest, deadline: Deadline
+    ) -> TriageResponse:
+        """The classical model's answer instead of one blocked or declined: degraded, and sent to
+        human review."""
+        served = await self._generate(plan, ticket, request, deadline, CLASSICAL_MODEL)
+        answer = self._respond(plan, replace(served, degraded=True), review=True)
+        summary = self.output_guard.check_last_resort(
+            answer.summary, _system_prompt(request), feature=FEATURE, model=served.model
+        )
+        return _with_summary(answer, summary)
+
+    def _respond(
+        self, plan: _Plan, served: Served[TriageResult], *, review: bool = False
+    ) -> TriageResponse:
+        """The API answer; `review` (or a model's refusal, or low confidence) flags it for a
+        human."""
         result = served.output
         return TriageResponse(
             category=result.category,
             priority=result.priority,
             summary=result.summary,
-            needs_human=result.needs_human or result.confidence < self.review_threshold,
+            needs_human=review
+            or plan.flagged
+            or served.refused
+            or result.needs_human
+            or result.confidence < self.review_threshold,
             confidence=result.confidence,
             model=served.model,
             prompt_version=plan.prompt.ref,
@@ -247,6 +355,20 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
+def _system_prompt(request: ModelRequest) -> str:
+    return "\n".join(message.content for message in request.messages if message.role == "system")
+
+
+def _with_summary(answer: TriageResponse, summary: str) -> TriageResponse:
+    """`answer` with the guarded summary, cut back to the schema's limit if redaction markers
+    made it longer than the value they replace."""
+    if summary == answer.summary:
+        return answer
+    if len(summary) > MAX_SUMMARY_CHARS:
+        summary = summary[: MAX_SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return answer.model_copy(update={"summary": summary})
+
+
 def _input_chars(ticket: TriageRequest) -> int:
     return len(ticket.subject) + len(ticket.body)
 
@@ -259,3 +381,12 @@ def _partial_summary(answer: str) -> str:
         return ""
     summary = parsed.get("summary") if isinstance(parsed, dict) else None
     return summary if isinstance(summary, str) else ""
+
+
+def _has_summary(answer: str) -> bool:
+    """Whether the summary of an incomplete JSON answer has arrived whole."""
+    try:
+        parsed = from_json(answer, allow_partial=True)  # drops an unfinished string
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and isinstance(parsed.get("summary"), str)

@@ -1,0 +1,1 @@
+"""Guardrails: checks on what enters the service and on what its models answer."""
