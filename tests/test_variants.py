@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +64,8 @@ COPIER_VARIABLES = (
 )
 UNRENDERED = re.compile(r"\{[{%]-?[^}]*\b(" + "|".join(COPIER_VARIABLES) + r")")
 SERVICE_START_TIMEOUT_SECONDS = 30
+COMPOSE_VARIABLE = re.compile(r"\$\{(\w+)([^}]*)\}")
+"""A variable compose substitutes from the shell or .env: `${NAME}`, `${NAME:?message}`, ..."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,11 @@ def test_answers_are_recorded_without_secrets(project: Project) -> None:
     answers_file = (project.path / ".copier-answers.yml").read_text(encoding="utf-8")
     env_file = (project.path / ".env").read_text(encoding="utf-8")
     (key,) = re.findall(r"_API_KEYS=dev:(\S+)", env_file)
+    (password,) = re.findall(r"^POSTGRES_PASSWORD=(\S+)$", env_file, re.MULTILINE)
     assert len(key) >= 32
+    assert len(password) >= 24
     assert key not in answers_file
+    assert password not in answers_file
     assert "_commit" in project.answers
     run(["git", "check-ignore", "-q", ".env"], cwd=project.path)
 
@@ -186,6 +192,50 @@ def test_workflows_pass_actionlint_and_zizmor(project: Project) -> None:
 
 def test_dockerfile_passes_hadolint(project: Project) -> None:
     run([_tool("hadolint"), "Dockerfile"], cwd=project.path)
+
+
+def test_compose_file_is_valid_and_consistent(project: Project) -> None:
+    run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "compose.yaml"],
+        cwd=project.path,
+    )
+    raw = (project.path / "compose.yaml").read_text(encoding="utf-8")
+    # The only variable is the database password: required (an error names it when unset) and
+    # documented in .env.example. No secret is written in the file itself.
+    variables = {(name, modifier[:2]) for name, modifier in COMPOSE_VARIABLE.findall(raw)}
+    assert variables == {("POSTGRES_PASSWORD", ":?")}
+    assert "POSTGRES_PASSWORD=" in (project.path / ".env.example").read_text(encoding="utf-8")
+    compose = yaml.safe_load(COMPOSE_VARIABLE.sub("from-dot-env", raw))
+    services: dict[str, Any] = compose["services"]
+
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            if condition["condition"] == "service_healthy":
+                assert "healthcheck" in services[dependency], dependency
+
+    (api,) = (service for service in services.values() if "build" in service)
+    prefix = project.answers["package_name"].upper() + "_"
+    environment: dict[str, str] = api["environment"]
+    database = urllib.parse.urlsplit(environment[prefix + "DATABASE_URL"])
+    assert database.scheme == "postgresql+asyncpg"
+    assert database.password == "from-dot-env"
+    assert services[database.hostname]["environment"]["POSTGRES_PASSWORD"] == "from-dot-env"
+    redis = urllib.parse.urlsplit(environment[prefix + "REDIS_URL"])
+    otlp = urllib.parse.urlsplit(environment["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    for url in (database, redis, otlp):
+        assert url.hostname in api["depends_on"], url.hostname
+
+    collector = services[otlp.hostname]
+    (config_mount,) = (volume for volume in collector["volumes"] if "otel-collector" in volume)
+    config = yaml.safe_load((project.path / config_mount.split(":")[0]).read_text("utf-8"))
+    http_receiver = config["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
+    assert http_receiver.rpartition(":")[2] == str(otlp.port)
+    pipelines = config["service"]["pipelines"]
+    assert {"traces", "metrics"} <= set(pipelines)
+    for pipeline in pipelines.values():
+        for kind in ("receivers", "processors", "exporters"):
+            assert set(pipeline[kind]) <= set(config[kind]), (kind, pipeline[kind])
 
 
 def _tool(name: str) -> str:

@@ -54,7 +54,7 @@ class Runtime:
         """Finish in-flight work: shadow runs end, every served call reaches the database."""
         parts = self.components
         await parts.shadow.aclose()
-        await parts.models.aclose()
+        await parts.chains.aclose()
         await parts.budgets.aclose()
         await parts.audit.aclose()
         await parts.writer.aclose()
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, telemetry: Telemetry | None = N
     app.state.accepting_traffic = False
     app.state.readiness_checks = dict[str, ReadinessCheck]()
     app.state.request_timeout_seconds = settings.request_timeout_seconds
-    app.state.models = parts.models
+    app.state.models = parts.chains.shared
     app.state.database = parts.database
     app.state.audit = parts.audit
     app.state.writer = parts.writer

@@ -1,5 +1,5 @@
-"""Exact-match response cache: the same prompt version, model, parameters and input get the
-same answer again, without a model call.
+"""Exact-match response cache: the same tenant, prompt version, model, parameters and input
+get the same answer again, without a model call.
 
 The key is a SHA-256 of those parts, with the input normalised (Unicode NFKC, whitespace
 collapsed, case kept) so copies of one ticket that differ only in spacing hit. Entries expire

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from . import SERVICE_ID
@@ -29,6 +30,7 @@ from .llm.classical import Rules
 from .llm.factory import build_model, build_models
 from .llm.fallback import ChainPolicy, FallbackChain
 from .llm.retry import RetryPolicy
+from .llm.tenant_chains import TenantChains
 from .metering import Metering
 from .prompts import LabelMoves, PromptCatalog
 from .rate_limits import TenantRateLimiter
@@ -38,6 +40,7 @@ from .shadow.runner import ShadowRunner
 from .shared_state import SharedState
 from .telemetry.metrics import ServiceMetrics
 from .telemetry.setup import Telemetry
+from .tenant_keys import tenant_provider_keys
 from .triage.rules import triage_rules
 from .triage.schemas import TRIAGE_OUTPUT
 from .triage.service import FEATURE as TRIAGE
@@ -60,7 +63,7 @@ class Components:
     telemetry: Telemetry
     metrics: ServiceMetrics
     redactor: Redactor
-    models: FallbackChain
+    chains: TenantChains
     shared: SharedState
     database: AsyncEngine
     writer: RowWriter
@@ -83,10 +86,12 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
     catalog = PromptCatalog(
         settings.prompts_dir, FEATURE_SCHEMAS, on_labels_moved=_audit_label_moves(audit)
     )
-    models = FallbackChain(
-        build_models(settings.all_models, CLASSICAL_RULES),
-        last_resort=build_model(CLASSICAL_MODEL, CLASSICAL_RULES),
-        policy=chain_policy(settings),
+    chains = TenantChains(
+        shared=model_chain(settings),
+        own={
+            tenant: model_chain(settings, keys, keys_of=tenant)
+            for tenant, keys in tenant_provider_keys(settings.tenant_overrides).items()
+        },
     )
     shared = SharedState.connect(settings.redis_url, namespace=SERVICE_ID)
     budgets = BudgetGate(
@@ -130,7 +135,7 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
     )
     shadow = ShadowRunner(settings.shadow_max_concurrency, settings.shadow_timeout_seconds)
     triage = TriageService(
-        models=models,
+        chains=chains,
         catalog=catalog,
         flags=flags,
         review_threshold=settings.triage_review_threshold,
@@ -141,7 +146,7 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
         ),
         writer=writer,
         shadow=shadow,
-        shadow_jobs=TriageShadow(models, catalog, metering, prices, writer),
+        shadow_jobs=TriageShadow(chains, catalog, metering, prices, writer),
         feature_off=settings.feature_off_response,
         output_guard=OutputGuard(
             forbidden=settings.forbidden_output,
@@ -155,7 +160,7 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
         telemetry=telemetry,
         metrics=metrics,
         redactor=redactor,
-        models=models,
+        chains=chains,
         shared=shared,
         database=database,
         writer=writer,
@@ -166,6 +171,19 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
         flags=flags,
         shadow=shadow,
         triage=triage,
+    )
+
+
+def model_chain(
+    settings: Settings, api_keys: Mapping[str, SecretStr] | None = None, *, keys_of: str = "service"
+) -> FallbackChain:
+    """Every configured model, called with `api_keys` where given (a tenant's own), else with
+    the service's keys."""
+    return FallbackChain(
+        build_models(settings.all_models, CLASSICAL_RULES, api_keys),
+        last_resort=build_model(CLASSICAL_MODEL, CLASSICAL_RULES),
+        policy=chain_policy(settings),
+        keys_of=keys_of,
     )
 
 

@@ -2,7 +2,8 @@
 
 The service's own secrets come from its settings (API keys, passwords inside database and Redis
 URLs). Provider SDK keys are read by name from the environment and `.env`: any variable whose
-name ends in `API_KEY`, `TOKEN`, `SECRET` or `PASSWORD`, whichever provider it belongs to.
+name ends in `API_KEY`, `TOKEN`, `SECRET` or `PASSWORD`, whichever provider it belongs to, and
+every variable a tenant's `provider_keys` names, whatever it is called.
 """
 
 from __future__ import annotations
@@ -16,13 +17,19 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from .settings import Settings
+from .tenant_keys import environment_values
 
 _SECRET_NAME = re.compile(r"(API_KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
 
 
 def configured_secrets(settings: Settings, env_file: Path | None = Path(".env")) -> list[str]:
     """Secret values to redact; values shorter than 8 characters are left to the redactor."""
-    return sorted(set(filter(None, _from_settings(settings))) | set(_from_environment(env_file)))
+    found = [
+        *_from_settings(settings),
+        *_from_environment(env_file),
+        *_tenant_provider_keys(settings, env_file),
+    ]
+    return sorted(set(filter(None, found)))
 
 
 def _from_settings(settings: Settings) -> Iterator[str]:
@@ -41,3 +48,10 @@ def _from_environment(env_file: Path | None) -> Iterator[str]:
         for name, value in source.items():
             if value and _SECRET_NAME.search(name):
                 yield value
+
+
+def _tenant_provider_keys(settings: Settings, env_file: Path | None) -> Iterator[str]:
+    environment = environment_values(env_file)
+    for override in settings.tenant_overrides.values():
+        for variable in override.provider_keys.values():
+            yield environment.get(variable, "")

@@ -24,24 +24,30 @@ FREE_PROVIDERS = frozenset({"classical"})
 
 
 class ModelPrice(BaseModel):
-    """A price list in USD per million tokens; cached input defaults to the input price."""
+    """A price list in USD per million tokens; cached input and cache writes default to the
+    input price."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     input_per_mtok: Annotated[Decimal, Field(ge=0)]
     output_per_mtok: Annotated[Decimal, Field(ge=0)]
     cached_input_per_mtok: Annotated[Decimal, Field(ge=0)] | None = None
+    cache_write_per_mtok: Annotated[Decimal, Field(ge=0)] | None = None
 
     def cost(self, usage: Usage) -> Decimal:
-        cached_price = self.cached_input_per_mtok
-        if cached_price is None:
-            cached_price = self.input_per_mtok
-        uncached = usage.input_tokens - usage.cached_input_tokens
+        cached_price = _or_input(self.cached_input_per_mtok, self.input_per_mtok)
+        write_price = _or_input(self.cache_write_per_mtok, self.input_per_mtok)
+        uncached = usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens
         return (
             uncached * self.input_per_mtok
             + usage.cached_input_tokens * cached_price
+            + usage.cache_write_tokens * write_price
             + usage.output_tokens * self.output_per_mtok
         ) / TOKENS_PER_MILLION
+
+
+def _or_input(price: Decimal | None, input_price: Decimal) -> Decimal:
+    return input_price if price is None else price
 
 
 class PriceBook:
@@ -77,6 +83,7 @@ def _bundled_price(provider: str, model: str, usage: Usage) -> Decimal | None:
             genai_prices.Usage(
                 input_tokens=usage.input_tokens,
                 cache_read_tokens=usage.cached_input_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
                 output_tokens=usage.output_tokens,
             ),
             model,

@@ -33,6 +33,7 @@ class CountingObserver:
                 self.usage.input_tokens + used.input_tokens,
                 self.usage.output_tokens + used.output_tokens,
                 self.usage.cached_input_tokens + used.cached_input_tokens,
+                self.usage.cache_write_tokens + used.cache_write_tokens,
             )
 
     def retrying(self, model: str, attempt: int, wait_seconds: float, error: BaseException) -> None:

@@ -99,11 +99,20 @@ class ChainPolicy:
 class FallbackChain:
     """Every configured model with its breaker; the chain for a request is derived per call."""
 
-    def __init__(self, models: Sequence[Model], last_resort: Model, policy: ChainPolicy) -> None:
+    def __init__(
+        self,
+        models: Sequence[Model],
+        last_resort: Model,
+        policy: ChainPolicy,
+        *,
+        keys_of: str = "service",
+    ) -> None:
+        """`keys_of` says whose provider keys the models call with, in breaker logs."""
+        on_transition = _transition_logger(keys_of)
         self._links = {
             model.name: _Link(
                 model,
-                CircuitBreaker(model.name, policy.breaker, _log_transition),
+                CircuitBreaker(model.name, policy.breaker, on_transition),
                 context_window(model.name, policy.context_windows),
             )
             for model in models
@@ -323,5 +332,8 @@ async def _prepend(
         yield event
 
 
-def _log_transition(model: str, old: BreakerState, new: BreakerState) -> None:
-    log.warning("breaker_state_changed", model=model, old=old, new=new)
+def _transition_logger(keys_of: str) -> Callable[[str, BreakerState, BreakerState], None]:
+    def log_transition(model: str, old: BreakerState, new: BreakerState) -> None:
+        log.warning("breaker_state_changed", model=model, keys_of=keys_of, old=old, new=new)
+
+    return log_transition

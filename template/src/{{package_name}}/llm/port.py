@@ -55,11 +55,15 @@ class ModelRequest:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts, normalised across providers."""
+    """Token counts, normalised across providers: `input_tokens` counts every input token,
+    those read from and written to the provider's prompt cache included."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
+    """Input read from the provider's prompt cache, billed below the input price."""
+    cache_write_tokens: int = 0
+    """Input written to the provider's prompt cache, billed above the input price by some."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,7 @@ class MeteredCall:
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             cached_input_tokens=usage.cached_input_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
             cost_usd=str(cost) if cost is not None else None,
             latency_ms=latency_ms,
             first_token_ms=first_token_ms,
@@ -167,6 +168,7 @@ class MeteredCall:
                     semconv.GEN_AI_USAGE_INPUT_TOKENS: usage.input_tokens,
                     semconv.GEN_AI_USAGE_OUTPUT_TOKENS: usage.output_tokens,
                     semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: usage.cached_input_tokens,
+                    semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: usage.cache_write_tokens,
                 }
             )
             if self._metering.capture_content:

@@ -33,8 +33,9 @@ from ..guardrails.injection_policy import InjectionPolicy
 from ..guardrails.output import OutputGuard
 from ..llm.deadline import Deadline
 from ..llm.errors import EveryModelRefusedError, ModelRefusalError
-from ..llm.fallback import FallbackChain, Served
+from ..llm.fallback import Served
 from ..llm.port import ModelRequest, TextDelta
+from ..llm.tenant_chains import TenantChains
 from ..llm.tokens import request_tokens
 from ..metering import DEFAULT_MAX_OUTPUT_TOKENS, CallContext, Metering
 from ..prompts import Prompt, PromptCatalog, PromptError
@@ -74,7 +75,7 @@ class _Plan:
 class TriageService:
     """Triage tickets with a chain of models, prompts chosen by label, flags per tenant."""
 
-    models: FallbackChain
+    chains: TenantChains
     catalog: PromptCatalog
     flags: FeatureFlags
     review_threshold: float
@@ -158,7 +159,7 @@ class TriageService:
     ) -> AsyncIterator[SummaryProgress | TriageResponse]:
         answer = ""
         summary = ""
-        events = self.models.stream(
+        events = self.chains.for_tenant(plan.call.tenant).stream(
             partial(fit, plan.prompt, ticket, request),
             TriageResult,
             observer=self.metering.for_request(plan.call),
@@ -205,7 +206,7 @@ class TriageService:
                 raise FeatureDisabledError(FEATURE)
             first = CLASSICAL_MODEL
         elif decision.model is not None:
-            if self.models.knows(decision.model):
+            if self.chains.for_tenant(tenant).knows(decision.model):
                 first = decision.model
             else:
                 log.warning("flag_model_unknown", feature=FEATURE, model=decision.model)
@@ -231,12 +232,16 @@ class TriageService:
         await self.rate_limiter.admit_tokens(tenant, request_tokens(request.messages) + output)
 
     def _cache_key(self, plan: _Plan, ticket: TriageRequest) -> str:
-        """Prompt version, the model that would answer first, its parameters, and the input."""
+        """The tenant, prompt version, the model that would answer first, its parameters, and
+        the input: one tenant never gets an answer another's request paid for, nor learns from a
+        hit what another sent."""
         settings = plan.prompt.settings
         return cache_key(
             (
+                plan.call.tenant,
                 plan.prompt.ref,
-                plan.first or self.models.primary(_input_chars(ticket)),
+                plan.first
+                or self.chains.for_tenant(plan.call.tenant).primary(_input_chars(ticket)),
                 repr((settings.temperature, settings.max_output_tokens)),
                 normalise(ticket.subject),
                 normalise(ticket.body),
@@ -251,7 +256,7 @@ class TriageService:
         deadline: Deadline,
         first: str | None,
     ) -> Served[TriageResult]:
-        return await self.models.generate(
+        return await self.chains.for_tenant(plan.call.tenant).generate(
             partial(fit, plan.prompt, ticket, request),
             TriageResult,
             observer=self.metering.for_request(plan.call),

@@ -20,7 +20,7 @@ from ..costs.pricing import PriceBook, to_nano_usd
 from ..database.writer import RowWriter
 from ..flags.features import ShadowPlan
 from ..llm import structured
-from ..llm.fallback import FallbackChain
+from ..llm.tenant_chains import TenantChains
 from ..metering import CallContext, Metering
 from ..prompts import PromptCatalog, PromptError
 from ..shadow.rows import ShadowComparisonRow, ShadowOutcome
@@ -44,7 +44,7 @@ class LiveAnswer:
 class TriageShadow:
     """Builds the shadow job for one sampled request."""
 
-    models: FallbackChain
+    chains: TenantChains
     catalog: PromptCatalog
     metering: Metering
     prices: PriceBook
@@ -77,7 +77,8 @@ class TriageShadow:
             log.warning("shadow_skipped", reason="unknown prompt label", error=str(exc))
             return
         model_name = plan.model or live.answer.model
-        if not self.models.knows(model_name):
+        models = self.chains.for_tenant(call.tenant)
+        if not models.knows(model_name):
             log.warning("shadow_skipped", reason="unknown model", model=model_name)
             return
         observer = self.metering.for_request(replace(call, prompt=prompt.ref, shadow=True))
@@ -88,7 +89,7 @@ class TriageShadow:
         try:
             async with asyncio.timeout(seconds):
                 generation = await structured.generate(
-                    self.models.model(model_name),
+                    models.model(model_name),
                     render(prompt, ticket.subject, ticket.body),
                     TriageResult,
                     observer,
