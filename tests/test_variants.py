@@ -184,8 +184,12 @@ def test_workflows_pass_actionlint_and_zizmor(project: Project) -> None:
     dependabot = project.path / ".github" / "dependabot.yml"
     run([_tool("actionlint"), *map(str, workflows)], cwd=project.path)
     run([_tool("zizmor"), "--offline", *map(str, [*workflows, dependabot])], cwd=project.path)
+    schema = ["--builtin-schema", "vendor.dependabot"]
+    run([_tool("check-jsonschema"), *schema, str(dependabot)], cwd=project.path)
     updates = yaml.safe_load(dependabot.read_text(encoding="utf-8"))["updates"]
-    assert {update["package-ecosystem"] for update in updates} == {"uv", "github-actions"}
+    ecosystems = {update["package-ecosystem"] for update in updates}
+    assert ecosystems == {"uv", "github-actions", "docker", "docker-compose"}
+    assert all(update["cooldown"]["default-days"] >= 7 for update in updates)
     ci = (project.path / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
     assert "uv run --locked pip-audit" in ci
 
