@@ -4,7 +4,8 @@ Whenever a test builds settings, their secrets (API keys, passwords in URLs, pro
 the watched values; whenever a test's logs, spans or captured output are complete, they are
 kept. The run's last test searches everything kept for every secret watched (a key one test
 configures may appear in another's logs), so a secret that reaches a log line or a span in any
-test, by any path, fails the run.
+test, by any path, fails the run. The watch lives in one process: under pytest-xdist each worker
+would search only its own share, so the suite runs in one process.
 """
 
 from __future__ import annotations
