@@ -98,11 +98,14 @@ class TriageService:
         request_id: str | None,
         cache_mode: CacheMode = "use",
     ) -> TriageResponse:
-        """Classify `ticket`; answers under the confidence threshold go to a human."""
+        """Classify `ticket`; answers under the confidence threshold go to a human.
+
+        The model sees the ticket as the injection policy lets it through (`seen`); the answer
+        record keeps the ticket as received, for reviewers and exported eval cases."""
         started = time.perf_counter()
         plan = self._plan(tenant, request_id)
-        ticket, plan = self._screen(ticket, plan)
-        key = self._cache_key(plan, ticket)
+        seen, plan = self._screen(ticket, plan)
+        key = self._cache_key(plan, seen)
         cached = await self.cache.lookup(key, cache_mode, FEATURE)
         if cached is not None:
             answer = TriageResponse.model_validate_json(cached)
@@ -116,21 +119,21 @@ class TriageService:
             self.metering.cache_hit(plan.call, answer.model, _elapsed_ms(started))
             self._record(plan.call, ticket, answer)
             return answer
-        request = render(plan.prompt, ticket.subject, ticket.body)
+        request = render(plan.prompt, seen.subject, seen.body)
         await self._admit_tokens(request, tenant)
         try:
-            served = await self._generate(plan, ticket, request, deadline, plan.first)
+            served = await self._generate(plan, seen, request, deadline, plan.first)
         except EveryModelRefusedError:
             self.output_guard.refused(feature=FEATURE, answered_by=None)
             raise
         guarded = self._guarded(plan, request, served)
         if guarded is None:
-            answer = await self._replacement(plan, ticket, request, deadline)
+            answer = await self._replacement(plan, seen, request, deadline)
         else:
             answer = guarded
             if not served.degraded:
                 await self.cache.save(key, answer.model_dump_json().encode(), cache_mode)
-            self._maybe_shadow(plan, ticket, answer, served, _elapsed_ms(started))
+            self._maybe_shadow(plan, seen, answer, served, _elapsed_ms(started))
         self._record(plan.call, ticket, answer)
         return answer
 
@@ -144,15 +147,16 @@ class TriageService:
         """
         started = time.perf_counter()
         plan = self._plan(tenant, request_id)
-        ticket, plan = self._screen(ticket, plan)
-        request = render(plan.prompt, ticket.subject, ticket.body)
+        seen, plan = self._screen(ticket, plan)
+        request = render(plan.prompt, seen.subject, seen.body)
         await self._admit_tokens(request, tenant)
-        return self._stream(plan, ticket, request, deadline, started)
+        return self._stream(plan, ticket, seen, request, deadline, started)
 
     async def _stream(
         self,
         plan: _Plan,
-        ticket: TriageRequest,
+        received: TriageRequest,
+        seen: TriageRequest,
         request: ModelRequest,
         deadline: Deadline,
         started: float,
@@ -160,11 +164,11 @@ class TriageService:
         answer = ""
         summary = ""
         events = self.chains.for_tenant(plan.call.tenant).stream(
-            partial(fit, plan.prompt, ticket, request),
+            partial(fit, plan.prompt, seen, request),
             TriageResult,
             observer=self.metering.for_request(plan.call),
             deadline=deadline,
-            input_chars=_input_chars(ticket),
+            input_chars=_input_chars(seen),
             first=plan.first,
         )
         system_prompt = _system_prompt(request)
@@ -183,18 +187,18 @@ class TriageService:
                     continue
                 response = self._guarded(plan, request, event)
                 if response is None:
-                    response = await self._replacement(plan, ticket, request, deadline)
+                    response = await self._replacement(plan, seen, request, deadline)
                 else:
-                    self._maybe_shadow(plan, ticket, response, event, _elapsed_ms(started))
-                self._record(plan.call, ticket, response)
+                    self._maybe_shadow(plan, seen, response, event, _elapsed_ms(started))
+                self._record(plan.call, received, response)
                 yield response
         except EveryModelRefusedError:
             self.output_guard.refused(feature=FEATURE, answered_by=None)
             raise
         except ModelRefusalError:  # declined after its stream began: too late to fall back
-            response = await self._replacement(plan, ticket, request, deadline)
+            response = await self._replacement(plan, seen, request, deadline)
             self.output_guard.refused(feature=FEATURE, answered_by=response.model)
-            self._record(plan.call, ticket, response)
+            self._record(plan.call, received, response)
             yield response
 
     def _plan(self, tenant: str, request_id: str | None) -> _Plan:
@@ -324,7 +328,8 @@ class TriageService:
         )
 
     def _record(self, call: CallContext, ticket: TriageRequest, answer: TriageResponse) -> None:
-        """The answer and its inputs, for feedback; flagged answers join the review queue."""
+        """The answer and the ticket as received, for feedback; flagged answers join the review
+        queue."""
         self.writer.record(
             AnswerRow(
                 created_at=dt.datetime.now(dt.UTC),
