@@ -26,6 +26,8 @@ from ..rate_limits import ExceedsQuotaError, RateLimitedError
 MEDIA_TYPE = "application/problem+json"
 LimitKind = Literal["requests", "tokens", "budget", "auth_failures"]
 """Which limit a 429 problem is about."""
+RefusalReason = Literal["model_declined", "answer_withheld", "prompt_injection"]
+"""Why a 422 problem refused a well-formed request (an invalid one lists `errors` instead)."""
 MODEL_RETRY_AFTER_SECONDS = 10
 INJECTION_DETAIL = (
     "The request was refused: its text reads as instructions to the model (prompt injection). "
@@ -59,6 +61,8 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
     limit: LimitKind | None = None
     """On a 429: which limit was reached."""
+    reason: RefusalReason | None = None
+    """On a 422 for a well-formed request: why it was refused, for clients to act on."""
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -85,6 +89,7 @@ def problem_document(
     detail: str | None = None,
     errors: Sequence[FieldError] | None = None,
     limit: LimitKind | None = None,
+    reason: RefusalReason | None = None,
 ) -> Problem:
     """The problem for `status`; also sent as the `error` event of a failed stream."""
     return Problem(
@@ -95,6 +100,7 @@ def problem_document(
         request_id=request_id,
         errors=list(errors) if errors is not None else None,
         limit=limit,
+        reason=reason,
     )
 
 
@@ -107,10 +113,17 @@ def problem_response(
     errors: Sequence[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
     limit: LimitKind | None = None,
+    reason: RefusalReason | None = None,
 ) -> JSONResponse:
     """Build a problem response; `title` is always the standard reason phrase."""
     problem = problem_document(
-        status, request_id=request_id, instance=instance, detail=detail, errors=errors, limit=limit
+        status,
+        request_id=request_id,
+        instance=instance,
+        detail=detail,
+        errors=errors,
+        limit=limit,
+        reason=reason,
     )
     return JSONResponse(
         problem.model_dump(exclude_none=True),
@@ -164,15 +177,15 @@ async def _no_model_available(request: Request, exc: NoModelAvailableError) -> J
 
 
 async def _every_model_refused(request: Request, exc: EveryModelRefusedError) -> JSONResponse:
-    return _from_request(request, 422, detail=REFUSED_DETAIL)
+    return _from_request(request, 422, detail=REFUSED_DETAIL, reason="model_declined")
 
 
 async def _output_blocked(request: Request, exc: OutputBlockedError) -> JSONResponse:
-    return _from_request(request, 422, detail=WITHHELD_DETAIL)
+    return _from_request(request, 422, detail=WITHHELD_DETAIL, reason="answer_withheld")
 
 
 async def _injection_blocked(request: Request, exc: InjectionBlockedError) -> JSONResponse:
-    return _from_request(request, 422, detail=INJECTION_DETAIL)
+    return _from_request(request, 422, detail=INJECTION_DETAIL, reason="prompt_injection")
 
 
 async def _feature_disabled(request: Request, exc: FeatureDisabledError) -> JSONResponse:

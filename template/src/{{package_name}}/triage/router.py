@@ -16,6 +16,7 @@ from ..api.problems import (
     REFUSED_DETAIL,
     WITHHELD_DETAIL,
     LimitKind,
+    RefusalReason,
     problem_document,
 )
 from ..cache import cache_mode
@@ -124,8 +125,10 @@ async def _sse(
                 yield _event("result", event.model_dump_json())
     except (EveryModelRefusedError, OutputBlockedError) as exc:
         log.warning("stream_failed", error_type=type(exc).__name__)
-        detail = REFUSED_DETAIL if isinstance(exc, EveryModelRefusedError) else WITHHELD_DETAIL
-        yield _problem(422, detail, request_id, path)
+        if isinstance(exc, EveryModelRefusedError):
+            yield _problem(422, REFUSED_DETAIL, request_id, path, reason="model_declined")
+        else:
+            yield _problem(422, WITHHELD_DETAIL, request_id, path, reason="answer_withheld")
     except ModelError as exc:
         log.warning("stream_failed", error_type=type(exc).__name__)
         detail = "The model stopped before a usable answer was complete."
@@ -141,10 +144,16 @@ async def _sse(
 
 
 def _problem(
-    status: int, detail: str, request_id: str | None, path: str, limit: LimitKind | None = None
+    status: int,
+    detail: str,
+    request_id: str | None,
+    path: str,
+    *,
+    limit: LimitKind | None = None,
+    reason: RefusalReason | None = None,
 ) -> str:
     problem = problem_document(
-        status, request_id=request_id, instance=path, detail=detail, limit=limit
+        status, request_id=request_id, instance=path, detail=detail, limit=limit, reason=reason
     )
     return _event("error", problem.model_dump_json(exclude_none=True))
 
