@@ -8,12 +8,13 @@ work where the service's API keys and model credentials are not configured.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import difflib
 import getpass
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import SecretStr
@@ -21,7 +22,7 @@ from pydantic_settings import BaseSettings
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from .audit import AuditLog
+from .audit import AuditEvent, append
 from .database.migrate import migrate
 from .prompt_labels import move_label, replace_file
 from .prompts import (
@@ -149,7 +150,7 @@ def promote(
     except PromptError as exc:
         _fail(f"Refused, labels.yaml is unchanged: {exc}", code=1)
     promotion = Promotion(actor or _operator(), name, label, previous, version)
-    asyncio.run(_move_and_record(settings.database_url, path, moved, promotion))
+    asyncio.run(_move_and_record(settings.database_url, path, text, moved, promotion))
     typer.echo(
         f"{name} {label}: {_describe(previous)} -> version {version}, recorded as "
         f"{promotion.actor}. Services reading this directory serve it within a second."
@@ -166,31 +167,45 @@ class Promotion:
     previous: int | None
     version: int
 
-    @property
-    def details(self) -> dict[str, Any]:
-        return {"from": self.previous, "to": self.version}
+    def event(self) -> AuditEvent:
+        return AuditEvent(
+            occurred_at=dt.datetime.now(dt.UTC),
+            actor=self.actor,
+            action=PROMOTED,
+            subject=f"{self.name}:{self.label}",
+            tenant=None,
+            details={"from": self.previous, "to": self.version},
+        )
 
 
 async def _move_and_record(
-    database_url: SecretStr, path: Path, text: str, promotion: Promotion
+    database_url: SecretStr, path: Path, before: str, after: str, promotion: Promotion
 ) -> None:
-    """Reach the audit trail first, so a label never moves when it cannot be recorded."""
+    """Move the label inside the audit entry's transaction: when the entry cannot be written
+    or committed, the labels file is put back, so no move goes unrecorded and no entry
+    records a move that did not happen."""
     engine = create_async_engine(database_url.get_secret_value())
+    moved = False
     try:
         try:
             await migrate(engine)
         except (DBAPIError, OSError) as exc:
-            reason = exc.orig if isinstance(exc, DBAPIError) else exc
-            _fail(f"Cannot open the audit trail ({reason}); the label was not moved.", code=1)
-        replace_file(path, text)
-        await AuditLog(engine).record(
-            promotion.actor,
-            PROMOTED,
-            f"{promotion.name}:{promotion.label}",
-            details=promotion.details,
-        )
+            _fail(f"Cannot open the audit trail ({_reason(exc)}); the label was not moved.", code=1)
+        try:
+            async with engine.begin() as connection:
+                replace_file(path, after)
+                moved = True
+                await append(connection, promotion.event())
+        except (DBAPIError, OSError) as exc:
+            if moved:
+                replace_file(path, before)
+            _fail(f"Cannot record the promotion ({_reason(exc)}); the label was not moved.", code=1)
     finally:
         await engine.dispose()
+
+
+def _reason(exc: DBAPIError | OSError) -> object:
+    return exc.orig if isinstance(exc, DBAPIError) else exc
 
 
 def _feature_schemas() -> dict[str, str]:
