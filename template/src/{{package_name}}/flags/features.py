@@ -11,6 +11,11 @@ Each feature has four flags, all optional (a missing flag means its default):
 The evaluation context is the tenant (the targeting key, so `fractional` rollouts are sticky per
 tenant) with its configured attributes (e.g. `tier`, `region`) for targeting rules.
 
+Decisions are kept per feature and tenant until the flag file changes or the second turns.
+flagd's targeting sees only the flags, the context and the current second (`$flagd.timestamp`),
+so within those an evaluation gives the same answer; evaluating four flags through OpenFeature
+on every request cost about a twentieth of the service's CPU.
+
 `check_feature_flags` refuses a file whose variants do not fit these flags (a kill switch whose
 variants are the strings "true" and "false" would otherwise never switch anything off). A flag
 that fails to evaluate anyway (a rule naming a variant that does not exist) serves its default,
@@ -19,7 +24,8 @@ and says so in the log.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -38,6 +44,9 @@ log = structlog.get_logger(__name__)
 DEFAULT_LABEL = "production"
 
 T = TypeVar("T")
+
+_Version = tuple[str | None, int]
+"""The flag file's digest and the second a decision was made in."""
 
 
 class FeatureDisabledError(Exception):
@@ -78,7 +87,11 @@ class FeatureFlags:
     """Evaluates a feature's flags through OpenFeature, for a tenant and its attributes."""
 
     def __init__(
-        self, provider: FlagFileProvider, tenant_attributes: Mapping[str, Mapping[str, str]]
+        self,
+        provider: FlagFileProvider,
+        tenant_attributes: Mapping[str, Mapping[str, str]],
+        *,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         # A domain of its own, so several apps in one process (tests) keep separate providers.
         self._domain = f"flags-{id(self)}"
@@ -86,10 +99,22 @@ class FeatureFlags:
         self._client = api.get_client(self._domain)
         self._provider = provider
         self._attributes = tenant_attributes
+        self._wall_clock = wall_clock
         self._contexts: dict[str, EvaluationContext] = {}
+        self._decisions: dict[tuple[str, str], tuple[_Version, FeatureDecision]] = {}
 
     def decide(self, feature: str, tenant: str) -> FeatureDecision:
-        """Evaluate the feature's flags for `tenant`; a flag that fails to evaluate is unset."""
+        """The feature's flags for `tenant`; a flag that fails to evaluate is unset."""
+        self._provider.refresh()
+        version = (self._provider.digest, int(self._wall_clock()))
+        kept = self._decisions.get((feature, tenant))
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        decision = self._evaluate(feature, tenant)
+        self._decisions[feature, tenant] = (version, decision)
+        return decision
+
+    def _evaluate(self, feature: str, tenant: str) -> FeatureDecision:
         context = self._context(tenant)
         client = self._client
         if not _value(client.get_boolean_details(f"{feature}.enabled", True, context)):

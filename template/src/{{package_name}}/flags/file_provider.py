@@ -67,6 +67,11 @@ class FlagFileProvider(AbstractProvider):
     def get_metadata(self) -> Metadata:
         return Metadata(name="flag-file")
 
+    @property
+    def digest(self) -> str | None:
+        """The SHA-256 of the file as last read: it changes whenever the flags may have."""
+        return self._digest
+
     def _read(self) -> tuple[str, bytes]:
         """The file's SHA-256 and content. A digest, not a modification time: those are coarse,
         and two quick edits of the same size would look like one."""
@@ -93,7 +98,7 @@ class FlagFileProvider(AbstractProvider):
             self._digest = digest  # a refused version is reported once, not at every check
         return changed
 
-    def _refresh(self) -> None:
+    def refresh(self) -> None:
         """Reload the file if it changed since the last check (at most once a second)."""
         now = self._clock()
         if now - self._checked_at < CHECK_INTERVAL_SECONDS:
@@ -117,19 +122,19 @@ class FlagFileProvider(AbstractProvider):
         default_value: bool,
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[bool]:
-        self._refresh()
+        self.refresh()
         return self._core.resolve_boolean_value(flag_key, default_value, evaluation_context)
 
     def resolve_string_details(
         self, flag_key: str, default_value: str, evaluation_context: EvaluationContext | None = None
     ) -> FlagResolutionDetails[str]:
-        self._refresh()
+        self.refresh()
         return self._core.resolve_string_value(flag_key, default_value, evaluation_context)
 
     def resolve_integer_details(
         self, flag_key: str, default_value: int, evaluation_context: EvaluationContext | None = None
     ) -> FlagResolutionDetails[int]:
-        self._refresh()
+        self.refresh()
         return self._core.resolve_integer_value(flag_key, default_value, evaluation_context)
 
     def resolve_float_details(
@@ -138,7 +143,7 @@ class FlagFileProvider(AbstractProvider):
         default_value: float,
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[float]:
-        self._refresh()
+        self.refresh()
         return self._core.resolve_float_value(flag_key, default_value, evaluation_context)
 
     def resolve_object_details(
@@ -147,7 +152,7 @@ class FlagFileProvider(AbstractProvider):
         default_value: Sequence[FlagValueType] | Mapping[str, FlagValueType],
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[Sequence[FlagValueType] | Mapping[str, FlagValueType]]:
-        self._refresh()
+        self.refresh()
         return self._core.resolve_object_value(flag_key, default_value, evaluation_context)
 
 

@@ -9,8 +9,9 @@ two weaker ones reach the default threshold (0.5) and one weak signal alone does
 
 Heuristics are a tripwire, not a wall: they miss paraphrases and the prompt still tells the
 model the ticket is data. They run on normalised text (`guardrails.text`), so invisible
-characters and full-width letters cannot split a phrase. English, with French and German for
-the commonest phrase.
+characters and full-width letters cannot split a phrase, and on case-folded text, so the patterns
+are written in lower case (matching them without `re.IGNORECASE` takes about half the time).
+English, with French and German for the commonest phrase.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_FLAGS = re.IGNORECASE | re.MULTILINE
+_FLAGS = re.MULTILINE
 _CATEGORY = r"(?:billing|technical|account|feature[_ ]request|other)"
 _LABEL = rf"(?:urgent|high|normal|low|{_CATEGORY})"
 
@@ -107,7 +108,7 @@ SIGNALS: tuple[Signal, ...] = (
         0.5,
         re.compile(
             r"^[^\w\n]*(?:system|assistant|developer)(?: \w+)?[ \t]*:"
-            r"|<\|im_(?:start|end)\|>|\[/?INST\]|^#{2,} ?(?:system|instructions?)\b",
+            r"|<\|im_(?:start|end)\|>|\[/?inst\]|^#{2,} ?(?:system|instructions?)\b",
             _FLAGS,
         ),
     ),
@@ -142,8 +143,8 @@ class InjectionScan:
 
 def scan(texts: Iterable[str]) -> InjectionScan:
     """The signals found in any of `texts` (a ticket's fields), and their combined score."""
-    texts = tuple(texts)
-    fired = [signal for signal in SIGNALS if any(signal.pattern.search(text) for text in texts)]
+    folded = tuple(text.casefold() for text in texts)
+    fired = [signal for signal in SIGNALS if any(signal.pattern.search(text) for text in folded)]
     score = 1.0 - math.prod(1.0 - signal.weight for signal in fired)
     return InjectionScan(round(score, 3), tuple(signal.name for signal in fired))
 
@@ -153,6 +154,6 @@ def strip_lines(text: str, signals: Iterable[str], marker: str) -> str:
     names = set(signals)
     patterns = [signal.pattern for signal in SIGNALS if signal.name in names]
     return "\n".join(
-        marker if any(pattern.search(line) for pattern in patterns) else line
+        marker if any(pattern.search(line.casefold()) for pattern in patterns) else line
         for line in text.split("\n")
     )
