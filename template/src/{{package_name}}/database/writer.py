@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import math
 from collections import deque
 from typing import Any, ClassVar, Protocol
@@ -139,10 +138,13 @@ class RowWriter:
             return True
         batch = [self._buffer.popleft() for _ in range(min(BATCH_SIZE, len(self._buffer)))]
         self._in_flight = len(batch)
+        by_table: dict[Table, list[dict[str, Any]]] = {}
+        for row in batch:  # a request's rows interleave tables: one insert for each table
+            by_table.setdefault(row.TABLE, []).append(row.values())
         try:
             async with self._engine.begin() as connection:
-                for table, rows in itertools.groupby(batch, key=lambda row: row.TABLE):
-                    await connection.execute(table.insert(), [row.values() for row in rows])
+                for table, values in by_table.items():
+                    await connection.execute(table.insert(), values)
         except Exception as exc:
             self._buffer.extendleft(reversed(batch))
             self.write_errors += 1
