@@ -109,6 +109,11 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
         spans=telemetry.spans,
         redactor=redactor,
         capture_content=settings.capture_message_content,
+        tenant_keys={
+            tenant: frozenset(override.provider_keys)
+            for tenant, override in settings.tenant_overrides.items()
+            if override.provider_keys
+        },
     )
     limits_storage = shared.rate_limit_storage()
     rate_limiter = TenantRateLimiter(

@@ -29,6 +29,9 @@ class UsageItem(BaseModel):
     day: dt.date
     feature: str
     model: str
+    own_key: Annotated[
+        bool, Field(description="Made with your own provider key: your provider bills you.")
+    ]
     calls: int
     input_tokens: int
     output_tokens: int
@@ -75,6 +78,7 @@ async def get_usage(
             day=line.day,
             feature=line.feature,
             model=line.model,
+            own_key=line.tenant_key,
             calls=line.calls,
             input_tokens=line.input_tokens,
             output_tokens=line.output_tokens,

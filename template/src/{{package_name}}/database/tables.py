@@ -48,9 +48,12 @@ model_calls = Table(
     Column("cost_nano_usd", BigInteger),
     Column("latency_ms", Float, nullable=False),
     Column("shadow", Boolean, nullable=False, server_default=false()),
+    Column("tenant_key", Boolean, nullable=False, server_default=false()),
     Index("ix_model_calls_tenant_day", "tenant", "day"),
 )
-"""The cost ledger: one row per model call (or cache hit); `shadow` rows are shadow traffic."""
+"""The cost ledger: one row per model call (or cache hit); `shadow` rows are shadow traffic;
+`tenant_key` rows were made with the tenant's own provider key, so its provider bills the
+tenant for them, not the service."""
 
 answers = Table(
     "answers",

@@ -14,6 +14,7 @@ COLUMNS = (
     "feature",
     "model",
     "traffic",
+    "key",
     "calls",
     "input_tokens",
     "output_tokens",
@@ -21,7 +22,7 @@ COLUMNS = (
     "unpriced_calls",
     "cache_hits",
 )
-_NUMERIC = frozenset(COLUMNS[5:])
+_NUMERIC = frozenset(COLUMNS[6:])
 
 
 def _cells(line: UsageLine) -> list[str]:
@@ -31,6 +32,7 @@ def _cells(line: UsageLine) -> list[str]:
         line.feature,
         line.model,
         "shadow" if line.shadow else "live",
+        "tenant" if line.tenant_key else "service",
         str(line.calls),
         str(line.input_tokens),
         str(line.output_tokens),

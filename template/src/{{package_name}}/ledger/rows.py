@@ -32,6 +32,8 @@ class LedgerRow:
     cost_nano_usd: int | None
     latency_ms: float
     shadow: bool = False
+    tenant_key: bool = False
+    """Made with the tenant's own provider key: the provider bills the tenant."""
 
     def values(self) -> dict[str, Any]:
         """Column values, with the UTC day the call belongs to."""

@@ -2,6 +2,8 @@
 
 Shadow calls (candidates run beside live traffic, never charged to a tenant's budgets) are
 lines of their own, marked `shadow`, so they are never added silently to a tenant's live spend.
+So are calls made with a tenant's own provider key (`tenant_key`): its provider bills the tenant
+for them, and an operator splitting the provider's bill leaves them out.
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..costs.pricing import from_nano_usd
 from ..database.tables import model_calls
 
+_LINE = (
+    model_calls.c.day,
+    model_calls.c.tenant,
+    model_calls.c.feature,
+    model_calls.c.model,
+    model_calls.c.shadow,
+    model_calls.c.tenant_key,
+)
+"""What one usage line is for, in the order lines come."""
+
 
 @dataclass(frozen=True, slots=True)
 class UsageLine:
@@ -26,6 +38,7 @@ class UsageLine:
     feature: str
     model: str
     shadow: bool
+    tenant_key: bool
     calls: int
     input_tokens: int
     output_tokens: int
@@ -43,15 +56,12 @@ async def usage(
     include_shadow: bool = True,
 ) -> list[UsageLine]:
     """Usage from `since` to `until` (inclusive), for one tenant or all of them; shadow lines
-    follow the live line of the same day, tenant, feature and model."""
+    follow the live line of the same day, tenant, feature and model, and lines of the tenant's
+    own key follow the service's."""
     calls = model_calls.c
     query = (
         select(
-            calls.day,
-            calls.tenant,
-            calls.feature,
-            calls.model,
-            calls.shadow,
+            *_LINE,
             func.count(),
             func.sum(calls.input_tokens),
             func.sum(calls.output_tokens),
@@ -60,8 +70,8 @@ async def usage(
             func.sum(case((calls.outcome == "cache_hit", 1), else_=0), type_=Integer),
         )
         .where(calls.day >= since, calls.day <= until)
-        .group_by(calls.day, calls.tenant, calls.feature, calls.model, calls.shadow)
-        .order_by(calls.day, calls.tenant, calls.feature, calls.model, calls.shadow)
+        .group_by(*_LINE)
+        .order_by(*_LINE)
     )
     if tenant is not None:
         query = query.where(calls.tenant == tenant)
@@ -76,6 +86,7 @@ async def usage(
             feature=feature,
             model=model,
             shadow=bool(shadow),
+            tenant_key=bool(tenant_key),
             calls=int(count),
             input_tokens=int(input_tokens),
             output_tokens=int(output_tokens),
@@ -89,6 +100,7 @@ async def usage(
             feature,
             model,
             shadow,
+            tenant_key,
             count,
             input_tokens,
             output_tokens,

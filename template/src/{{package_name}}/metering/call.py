@@ -63,6 +63,7 @@ class MeteredCall:
         if outcome == "cancelled":
             error_type = "cancelled"
         self._metering.budgets.settle(self._reservation, cost_nano)
+        tenant_key = self._metering.pays_for(self._context.tenant, self._model)
         self._metering.ledger.record(
             LedgerRow(
                 occurred_at=dt.datetime.now(dt.UTC),
@@ -80,6 +81,7 @@ class MeteredCall:
                 cost_nano_usd=cost_nano,
                 latency_ms=latency_ms,
                 shadow=self._context.shadow,
+                tenant_key=tenant_key,
             )
         )
         self._record_metrics(response, seconds, cost, error_type)
@@ -102,6 +104,7 @@ class MeteredCall:
             finish_reason=response.finish_reason if response is not None else None,
             error_type=error_type,
             shadow=self._context.shadow,
+            tenant_key=tenant_key,
             span_id=format(self._span.get_span_context().span_id, "016x"),
         )
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import structlog
 from opentelemetry import trace
@@ -49,10 +50,16 @@ class Metering:
     spans: SpanRecorder
     redactor: Redactor
     capture_content: bool
+    tenant_keys: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """The providers each tenant brings its own key for: their calls are billed to it."""
 
     def for_request(self, context: CallContext) -> RequestMetering:
         """The observer to hand the fallback chain for one request."""
         return RequestMetering(self, context)
+
+    def pays_for(self, tenant: str, model: str) -> bool:
+        """Whether `tenant`'s own provider key makes calls to `model` (a `provider:model`)."""
+        return model.partition(":")[0] in self.tenant_keys.get(tenant, ())
 
     def cache_hit(self, context: CallContext, model: str, latency_ms: float) -> None:
         """An answer served from the cache: a ledger row at zero cost, and no model call."""
