@@ -22,7 +22,7 @@ COLUMNS = (
     "unpriced_calls",
     "cache_hits",
 )
-_NUMERIC = frozenset(COLUMNS[6:])
+_NUMERIC = frozenset(COLUMNS[COLUMNS.index("calls") :])
 
 
 def _cells(line: UsageLine) -> list[str]:
