@@ -36,12 +36,16 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(command: list[str], cwd: Path) -> None:
-    subprocess.run(command, cwd=cwd, env=_env(), check=True, capture_output=True, timeout=600)
+def run(command: list[str], cwd: Path) -> str:
+    """Run `command` outside this repository's virtualenv; its standard output."""
+    done = subprocess.run(
+        command, cwd=cwd, env=_env(), check=True, capture_output=True, timeout=600
+    )
+    return done.stdout.decode()
 
 
-def _copy(template: Path, destination: Path, *extra: str) -> None:
-    _run(
+def copy_template(template: Path, destination: Path, *extra: str) -> None:
+    run(
         [
             sys.executable,
             "-m",
@@ -58,7 +62,7 @@ def _copy(template: Path, destination: Path, *extra: str) -> None:
     )
 
 
-def _timed(action: Callable[[], None]) -> float:
+def _timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
@@ -105,19 +109,19 @@ def main() -> None:
         results: dict[str, list[float]] = {}
 
         project = work / "project"
-        _copy(template, project)  # warm-up: fills the uv cache for the lock task
-        _run(["uv", "sync", "--locked"], cwd=project)
-        _run(["uv", "run", "--locked", "pytest", "-q"], cwd=project)  # warm caches
+        copy_template(template, project)  # warm-up: fills the uv cache for the lock task
+        run(["uv", "sync", "--locked"], cwd=project)
+        run(["uv", "run", "--locked", "pytest", "-q"], cwd=project)  # warm caches
 
         for index in range(runs):
             results.setdefault("copier copy --defaults (render + .env + uv lock)", []).append(
-                _timed(lambda i=index: _copy(template, work / f"copy{i}"))
+                _timed(lambda i=index: copy_template(template, work / f"copy{i}"))
             )
             results.setdefault("copier copy --defaults --skip-tasks (render only)", []).append(
-                _timed(lambda i=index: _copy(template, work / f"render{i}", "--skip-tasks"))
+                _timed(lambda i=index: copy_template(template, work / f"render{i}", "--skip-tasks"))
             )
             results.setdefault("generated test suite: uv run --locked pytest", []).append(
-                _timed(lambda: _run(["uv", "run", "--locked", "pytest", "-q"], cwd=project))
+                _timed(lambda: run(["uv", "run", "--locked", "pytest", "-q"], cwd=project))
             )
             results.setdefault("ready: .venv/bin/ai-service serve -> /healthz 200", []).append(
                 _time_to_healthy([str(project / ".venv/bin/ai-service"), "serve"], project)
