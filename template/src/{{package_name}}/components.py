@@ -41,9 +41,10 @@ from .shared_state import SharedState
 from .telemetry.metrics import ServiceMetrics
 from .telemetry.setup import Telemetry
 from .tenant_keys import tenant_provider_keys
+from .triage import FEATURE as TRIAGE
+from .triage.plan import TriagePlanner
 from .triage.rules import triage_rules
 from .triage.schemas import TRIAGE_OUTPUT
-from .triage.service import FEATURE as TRIAGE
 from .triage.service import TriageService
 from .triage.shadow import TriageShadow
 
@@ -140,9 +141,14 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
     )
     shadow = ShadowRunner(settings.shadow_max_concurrency, settings.shadow_timeout_seconds)
     triage = TriageService(
+        planner=TriagePlanner(
+            chains=chains,
+            catalog=catalog,
+            flags=flags,
+            feature_off=settings.feature_off_response,
+            injection=injection_policy(settings, metrics),
+        ),
         chains=chains,
-        catalog=catalog,
-        flags=flags,
         review_threshold=settings.triage_review_threshold,
         metering=metering,
         rate_limiter=rate_limiter,
@@ -152,14 +158,12 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
         writer=writer,
         shadow=shadow,
         shadow_jobs=TriageShadow(chains, catalog, metering, prices, writer),
-        feature_off=settings.feature_off_response,
         output_guard=OutputGuard(
             forbidden=settings.forbidden_output,
             pii_policy=settings.output_pii_policy,
             redactor=redactor,
             metrics=metrics,
         ),
-        injection=injection_policy(settings, metrics),
     )
     return Components(
         telemetry=telemetry,

@@ -25,7 +25,7 @@ from ..llm.errors import ModelConfigurationError
 from ..llm.factory import build_model
 from ..llm.port import Model
 from ..prompts import PromptCatalog
-from ..triage.service import FEATURE as TRIAGE
+from ..triage import FEATURE as TRIAGE
 from .cases import load_cases
 from .gate import GateConfig
 from .judge import METRIC as JUDGE_METRIC

@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..database.tables import answers, feedback
 from ..evals.cases import CaseMetadata, ExpectedTriage, Source, dataset_type
 from ..redaction import Redactor
+from ..triage import FEATURE as TRIAGE
 from ..triage.schemas import TriageRequest
-from ..triage.service import FEATURE as TRIAGE
 
 SLICE = "production"
 """The dataset slice exported cases belong to: real traffic, as opposed to written cases."""

@@ -24,7 +24,8 @@ from ..costs.budget import BudgetExceededError, BudgetUnavailableError
 from ..guardrails.output import OutputBlockedError
 from ..llm.errors import EveryModelRefusedError, ModelError
 from .schemas import TriageRequest, TriageResponse
-from .service import SummaryProgress, TriageService
+from .service import TriageService
+from .streaming import SummaryProgress
 
 router = APIRouter(prefix="/v1", tags=["triage"])
 log = structlog.get_logger(__name__)

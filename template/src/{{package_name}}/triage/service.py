@@ -1,10 +1,10 @@
-"""Triage business logic: decide, build the model request, ask the chain, apply review policy.
+"""Triage business logic: plan, build the model request, ask the chain, apply review policy.
 
-Around the model call it applies what every feature needs: the flags' decision for this tenant
-(kill switch, prompt label, model, shadow), the prompt-injection policy, the response cache,
-the tenant's token quota, the call context metering records on every span, ledger row and log
-line, the output guardrails, the record of the answer (for feedback and human review), and the
-shadow run after the response.
+Around the model call it applies what every feature needs: the plan (the flags' decision for
+this tenant and the prompt-injection policy, in `plan.py`), the response cache, the tenant's token
+quota, the call context metering records on every span, ledger row and log line, the output
+guardrails, the record of the answer (for feedback and human review), and the shadow run after
+the response.
 
 An answer the output guardrails block is replaced by the classical model's answer; so is one a
 model declined to finish streaming. Answers served after a refusal or a block are marked
@@ -14,22 +14,15 @@ blocked, the request fails with `OutputBlockedError` (a 422 problem).
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Literal
-
-import structlog
-from pydantic_core import from_json
 
 from ..cache import CacheMode, ResponseCache, cache_key, normalise
 from ..costs.pricing import to_nano_usd
 from ..database.writer import RowWriter
-from ..flags.features import FeatureDecision, FeatureDisabledError, FeatureFlags
-from ..guardrails.injection_policy import InjectionPolicy
 from ..guardrails.output import OutputGuard
 from ..llm.deadline import Deadline
 from ..llm.errors import EveryModelRefusedError, ModelRefusalError
@@ -38,46 +31,24 @@ from ..llm.port import ModelRequest, TextDelta
 from ..llm.tenant_chains import TenantChains
 from ..llm.tokens import request_tokens
 from ..metering import DEFAULT_MAX_OUTPUT_TOKENS, CallContext, Metering
-from ..prompts import Prompt, PromptCatalog, PromptError
 from ..rate_limits import TenantRateLimiter
-from ..review.rows import AnswerRow
 from ..settings import CLASSICAL_MODEL
 from ..shadow.runner import ShadowRunner
+from . import FEATURE
+from .answers import answer_row, with_summary
+from .plan import Plan, TriagePlanner
 from .requests import fit, render
-from .schemas import MAX_SUMMARY_CHARS, TriageRequest, TriageResponse, TriageResult
+from .schemas import TriageRequest, TriageResponse, TriageResult
 from .shadow import LiveAnswer, TriageShadow
-
-FEATURE = "triage"
-
-log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryProgress:
-    """The summary so far, while a streamed answer arrives."""
-
-    summary: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """How one request will be answered: the prompt, the model asked first, the context, and
-    whether the injection policy sends the answer to review."""
-
-    prompt: Prompt
-    first: str | None
-    call: CallContext
-    decision: FeatureDecision
-    flagged: bool = False
+from .streaming import SummaryProgress, has_summary, partial_summary
 
 
 @dataclass(frozen=True, slots=True)
 class TriageService:
     """Triage tickets with a chain of models, prompts chosen by label, flags per tenant."""
 
+    planner: TriagePlanner
     chains: TenantChains
-    catalog: PromptCatalog
-    flags: FeatureFlags
     review_threshold: float
     metering: Metering
     rate_limiter: TenantRateLimiter
@@ -85,9 +56,7 @@ class TriageService:
     writer: RowWriter
     shadow: ShadowRunner
     shadow_jobs: TriageShadow
-    feature_off: Literal["problem", "classical"]
     output_guard: OutputGuard
-    injection: InjectionPolicy
 
     async def triage(
         self,
@@ -103,8 +72,7 @@ class TriageService:
         The model sees the ticket as the injection policy lets it through (`seen`); the answer
         record keeps the ticket as received, for reviewers and exported eval cases."""
         started = time.perf_counter()
-        plan = self._plan(tenant, request_id)
-        seen, plan = self._screen(ticket, plan)
+        seen, plan = self.planner.plan(ticket, tenant, request_id)
         key = self._cache_key(plan, seen)
         cached = await self.cache.lookup(key, cache_mode, FEATURE)
         if cached is not None:
@@ -146,15 +114,14 @@ class TriageService:
         still an HTTP status. Streams are not cached: their point is the model writing live.
         """
         started = time.perf_counter()
-        plan = self._plan(tenant, request_id)
-        seen, plan = self._screen(ticket, plan)
+        seen, plan = self.planner.plan(ticket, tenant, request_id)
         request = render(plan.prompt, seen.subject, seen.body)
         await self._admit_tokens(request, tenant)
         return self._stream(plan, ticket, seen, request, deadline, started)
 
     async def _stream(
         self,
-        plan: _Plan,
+        plan: Plan,
         received: TriageRequest,
         seen: TriageRequest,
         request: ModelRequest,
@@ -178,7 +145,7 @@ class TriageService:
                 if isinstance(event, TextDelta):
                     answer += event.text
                     so_far = self.output_guard.preview(
-                        _partial_summary(answer), system_prompt, complete=_has_summary(answer)
+                        partial_summary(answer), system_prompt, complete=has_summary(answer)
                     )
                     showing = showing and so_far is not None
                     if showing and so_far and so_far != summary:
@@ -201,41 +168,12 @@ class TriageService:
             self._record(plan.call, received, response)
             yield response
 
-    def _plan(self, tenant: str, request_id: str | None) -> _Plan:
-        """Ask the flags, then pick the prompt and the first model they decided on."""
-        decision = self.flags.decide(FEATURE, tenant)
-        first: str | None = None
-        if not decision.enabled:
-            if self.feature_off == "problem":
-                raise FeatureDisabledError(FEATURE)
-            first = CLASSICAL_MODEL
-        elif decision.model is not None:
-            if self.chains.for_tenant(tenant).knows(decision.model):
-                first = decision.model
-            else:
-                log.warning("flag_model_unknown", feature=FEATURE, model=decision.model)
-        try:
-            prompt = self.catalog.get(FEATURE, decision.prompt_label)
-        except PromptError as exc:
-            log.warning("flag_label_unknown", feature=FEATURE, error=str(exc))
-            prompt = self.catalog.get(FEATURE, "production")
-        call = CallContext(tenant, FEATURE, prompt.ref, request_id)
-        return _Plan(prompt, first, call, decision)
-
-    def _screen(self, ticket: TriageRequest, plan: _Plan) -> tuple[TriageRequest, _Plan]:
-        """The ticket as the model may see it, and the plan, flagged when the injection policy
-        sends the answer to review; raises InjectionBlockedError when the policy blocks it."""
-        fields = {"subject": ticket.subject, "body": ticket.body}
-        screening = self.injection.screen(FEATURE, fields)
-        seen = ticket.model_copy(update=dict(screening.fields))
-        return seen, replace(plan, flagged=screening.flagged)
-
     async def _admit_tokens(self, request: ModelRequest, tenant: str) -> None:
         """Count the call's worst-case tokens against the tenant's per-minute token quota."""
         output = request.settings.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
         await self.rate_limiter.admit_tokens(tenant, request_tokens(request.messages) + output)
 
-    def _cache_key(self, plan: _Plan, ticket: TriageRequest) -> str:
+    def _cache_key(self, plan: Plan, ticket: TriageRequest) -> str:
         """The tenant, prompt version, the model that would answer first, its parameters, and
         the input: one tenant never gets an answer another's request paid for, nor learns from a
         hit what another sent."""
@@ -254,7 +192,7 @@ class TriageService:
 
     async def _generate(
         self,
-        plan: _Plan,
+        plan: Plan,
         ticket: TriageRequest,
         request: ModelRequest,
         deadline: Deadline,
@@ -270,7 +208,7 @@ class TriageService:
         )
 
     def _guarded(
-        self, plan: _Plan, request: ModelRequest, served: Served[TriageResult]
+        self, plan: Plan, request: ModelRequest, served: Served[TriageResult]
     ) -> TriageResponse | None:
         """The answer as the output guardrails let it out, or None when it must be replaced.
 
@@ -291,10 +229,10 @@ class TriageService:
             if checked is None:
                 return None
             summary = checked
-        return _with_summary(answer, summary)
+        return with_summary(answer, summary)
 
     async def _replacement(
-        self, plan: _Plan, ticket: TriageRequest, request: ModelRequest, deadline: Deadline
+        self, plan: Plan, ticket: TriageRequest, request: ModelRequest, deadline: Deadline
     ) -> TriageResponse:
         """The classical model's answer instead of one blocked or declined: degraded, and sent to
         human review."""
@@ -303,10 +241,10 @@ class TriageService:
         summary = self.output_guard.check_last_resort(
             answer.summary, _system_prompt(request), feature=FEATURE, model=served.model
         )
-        return _with_summary(answer, summary)
+        return with_summary(answer, summary)
 
     def _respond(
-        self, plan: _Plan, served: Served[TriageResult], *, review: bool = False
+        self, plan: Plan, served: Served[TriageResult], *, review: bool = False
     ) -> TriageResponse:
         """The API answer; `review` (or a model's refusal, or low confidence) flags it for a
         human."""
@@ -328,26 +266,11 @@ class TriageService:
         )
 
     def _record(self, call: CallContext, ticket: TriageRequest, answer: TriageResponse) -> None:
-        """The answer and the ticket as received, for feedback; flagged answers join the review
-        queue."""
-        self.writer.record(
-            AnswerRow(
-                created_at=dt.datetime.now(dt.UTC),
-                request_id=call.request_id or "",
-                tenant=call.tenant,
-                feature=FEATURE,
-                prompt_version=answer.prompt_version,
-                model=answer.model,
-                inputs=ticket.model_dump(mode="json"),
-                output=answer.model_dump(mode="json"),
-                confidence=answer.confidence,
-                review_status="pending" if answer.needs_human else "none",
-            )
-        )
+        self.writer.record(answer_row(call, ticket, answer))
 
     def _maybe_shadow(
         self,
-        plan: _Plan,
+        plan: Plan,
         ticket: TriageRequest,
         answer: TriageResponse,
         served: Served[TriageResult],
@@ -369,34 +292,5 @@ def _system_prompt(request: ModelRequest) -> str:
     return "\n".join(message.content for message in request.messages if message.role == "system")
 
 
-def _with_summary(answer: TriageResponse, summary: str) -> TriageResponse:
-    """`answer` with the guarded summary, cut back to the schema's limit if redaction markers
-    made it longer than the value they replace."""
-    if summary == answer.summary:
-        return answer
-    if len(summary) > MAX_SUMMARY_CHARS:
-        summary = summary[: MAX_SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
-    return answer.model_copy(update={"summary": summary})
-
-
 def _input_chars(ticket: TriageRequest) -> int:
     return len(ticket.subject) + len(ticket.body)
-
-
-def _partial_summary(answer: str) -> str:
-    """The summary field of an incomplete JSON answer, as far as it has arrived."""
-    try:
-        parsed = from_json(answer, allow_partial="trailing-strings")
-    except ValueError:
-        return ""
-    summary = parsed.get("summary") if isinstance(parsed, dict) else None
-    return summary if isinstance(summary, str) else ""
-
-
-def _has_summary(answer: str) -> bool:
-    """Whether the summary of an incomplete JSON answer has arrived whole."""
-    try:
-        parsed = from_json(answer, allow_partial=True)  # drops an unfinished string
-    except ValueError:
-        return False
-    return isinstance(parsed, dict) and isinstance(parsed.get("summary"), str)

@@ -1,0 +1,83 @@
+"""How one triage request will be answered, decided before any model is asked.
+
+The flags' decision for the tenant turns the feature off (a problem, or the classical model,
+as configured) or picks the prompt by label and the model to ask first. The prompt-injection
+policy decides what the model may see of the ticket, and whether its answer goes to review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import structlog
+
+from ..flags.features import DEFAULT_LABEL, FeatureDecision, FeatureDisabledError, FeatureFlags
+from ..guardrails.injection_policy import InjectionPolicy
+from ..llm.tenant_chains import TenantChains
+from ..metering import CallContext
+from ..prompts import Prompt, PromptCatalog, PromptError
+from ..settings import CLASSICAL_MODEL
+from . import FEATURE
+from .schemas import TriageRequest
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The prompt, the model asked first (None: the chain's own order), the context metering
+    records, the flags' decision, and whether the injection policy sends the answer to review."""
+
+    prompt: Prompt
+    first: str | None
+    call: CallContext
+    decision: FeatureDecision
+    flagged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TriagePlanner:
+    """Plans requests from the flags, the prompt catalog and the injection policy."""
+
+    chains: TenantChains
+    catalog: PromptCatalog
+    flags: FeatureFlags
+    feature_off: Literal["problem", "classical"]
+    injection: InjectionPolicy
+
+    def plan(
+        self, ticket: TriageRequest, tenant: str, request_id: str | None
+    ) -> tuple[TriageRequest, Plan]:
+        """The ticket as the model may see it, and the plan for answering it.
+
+        Raises `FeatureDisabledError` when the flags turn triage off and it is configured to
+        refuse, and `InjectionBlockedError` when the injection policy blocks the ticket.
+        """
+        decision = self.flags.decide(FEATURE, tenant)
+        first = self._first_model(decision, tenant)
+        prompt = self._prompt(decision.prompt_label)
+        screening = self.injection.screen(FEATURE, {"subject": ticket.subject, "body": ticket.body})
+        seen = ticket.model_copy(update=dict(screening.fields))
+        call = CallContext(tenant, FEATURE, prompt.ref, request_id)
+        return seen, Plan(prompt, first, call, decision, flagged=screening.flagged)
+
+    def _first_model(self, decision: FeatureDecision, tenant: str) -> str | None:
+        if not decision.enabled:
+            if self.feature_off == "problem":
+                raise FeatureDisabledError(FEATURE)
+            return CLASSICAL_MODEL
+        if decision.model is None:
+            return None
+        if self.chains.for_tenant(tenant).knows(decision.model):
+            return decision.model
+        log.warning("flag_model_unknown", feature=FEATURE, model=decision.model)
+        return None
+
+    def _prompt(self, label: str) -> Prompt:
+        """The prompt the flag's label serves; the default label's when it is unknown."""
+        try:
+            return self.catalog.get(FEATURE, label)
+        except PromptError as exc:
+            log.warning("flag_label_unknown", feature=FEATURE, error=str(exc))
+            return self.catalog.get(FEATURE, DEFAULT_LABEL)
