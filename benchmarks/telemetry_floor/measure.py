@@ -20,36 +20,32 @@ from pathlib import Path
 
 import uvloop
 
-from .load import run_phase
-from .servers import ServerSpec, bare_server, clean_env, full_server, otlp_sink, serving
-from .throughput import sink_counts
-from .workload import PROJECT_ROOT, Tickets
-
-WARMUP = 1.0
-"""Seconds of load before each measurement."""
-CONNECTIONS = 16
-UVICORN_OPTIONS = (
-    "--no-access-log",
-    "--log-level",
-    "warning",
-    "--ws",
-    "none",
-    "--no-server-header",
+from .report import Options, Sample
+from .servers import (
+    UVICORN_OPTIONS,
+    ServerSpec,
+    bare_server,
+    clean_env,
+    full_server,
+    otlp_sink,
+    serving,
 )
-"""The options `servers.bare_server` gives uvicorn."""
+from .throughput import measure, sink_counts
+from .workload import PROJECT_ROOT, Tickets
 
 
 @dataclass
 class Measured:
-    """One server's rates and CPU per request, a value per round."""
+    """One server's samples, a round each, and what it produced over all of them."""
 
-    rates: list[float] = field(default_factory=list)
-    cpu_us: list[float] = field(default_factory=list)
-    served: int = 0
-    """Triage requests answered 200, warm-up included."""
+    samples: list[Sample] = field(default_factory=list)
     log_lines: int = 0
     spans: int = 0
     """Spans the OTLP sink received from this server."""
+
+    @property
+    def served(self) -> int:
+        return sum(sample.served for sample in self.samples)
 
 
 TELEMETRY_ONLY = {
@@ -72,12 +68,10 @@ def telemetry_only_server(
     return ServerSpec(f"bare + {name}", (*app, *UVICORN_OPTIONS), {**env, **telemetry})
 
 
-async def measure(rounds: int, seconds: float) -> dict[str, Measured]:
+async def measure_all(options: Options) -> dict[str, Measured]:
     env = clean_env()
     api_key = secrets.token_urlsafe(24)
     tickets = Tickets(api_key)
-    results: dict[str, Measured] = {}
-    warmup = min(WARMUP, seconds)
     with tempfile.TemporaryDirectory(prefix="floor-") as tmp:
         workdir = Path(tmp)
         async with otlp_sink(env) as sink_port:
@@ -89,49 +83,45 @@ async def measure(rounds: int, seconds: float) -> dict[str, Measured]:
                 ),
                 full_server(env, workdir, sink_port, api_key),
             ]
-            for round_number in range(rounds):
+            results = {spec.name: Measured() for spec in specs}  # the table's row order
+            for round_number in range(1, options.rounds + 1):
                 # Rotate the order so no server is always measured first or last.
                 shift = round_number % len(specs)
                 for spec in specs[shift:] + specs[:shift]:
                     log_name = f"{spec.name}-{round_number}"
                     spans_before = (await sink_counts(sink_port)).spans
                     async with serving(spec, workdir, log_name) as running:
-                        warm = await run_phase(running.port, tickets.next, CONNECTIONS, warmup)
-                        cpu_before = running.cpu_seconds()
-                        loaded = await run_phase(running.port, tickets.next, CONNECTIONS, seconds)
-                        cpu_after = running.cpu_seconds()
+                        sample = await measure(spec.name, running, round_number, tickets, options)
                     # The server has exited: its last spans were exported on the way out.
-                    for phase in (warm, loaded):
-                        if phase.errors:
-                            raise SystemExit(f"{spec.name}: {phase.first_error}")
-                    measured = results.setdefault(spec.name, Measured())
-                    measured.rates.append(loaded.rate)
-                    if cpu_before is not None and cpu_after is not None:
-                        measured.cpu_us.append((cpu_after - cpu_before) / loaded.ok * 1e6)
-                    measured.served += warm.ok + loaded.ok
+                    if sample.errors:
+                        raise SystemExit(f"{spec.name}: {sample.first_error}")
+                    measured = results[spec.name]
+                    measured.samples.append(sample)
                     measured.log_lines += (workdir / f"{log_name}.log").read_bytes().count(b"\n")
                     measured.spans += (await sink_counts(sink_port)).spans - spans_before
     return results
 
 
-def render(results: dict[str, Measured], rounds: int, seconds: float) -> str:
-    bare = statistics.median(results["bare"].rates)
+def render(results: dict[str, Measured], options: Options) -> str:
+    bare_rates = [sample.rate for sample in results["bare"].samples]
+    bare = statistics.median(bare_rates)
     rows = [
         "| server | requests/s | x bare | CPU µs per request | spans per request | log lines "
         "per request |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, measured in results.items():
-        rate = statistics.median(measured.rates)
-        cpu = f"{statistics.median(measured.cpu_us):.0f}" if measured.cpu_us else "n/a"
+        rate = statistics.median(sample.rate for sample in measured.samples)
+        costs = [s.server_cpu_us for s in measured.samples if s.server_cpu_us is not None]
+        cpu = f"{statistics.median(costs):.0f}" if costs else "n/a"
         spans = measured.spans / measured.served
         lines = measured.log_lines / measured.served
         rows.append(
             f"| {name} | {rate:.0f} | {rate / bare:.3f} | {cpu} | {spans:.2f} | {lines:.2f} |"
         )
-    bare_rates = results["bare"].rates
     per_round = ", ".join(
-        f"{name} " + " ".join(f"{r / b:.3f}" for r, b in zip(m.rates, bare_rates, strict=True))
+        f"{name} "
+        + " ".join(f"{s.rate / b:.3f}" for s, b in zip(m.samples, bare_rates, strict=True))
         for name, m in results.items()
         if name != "bare"
     )
@@ -139,8 +129,8 @@ def render(results: dict[str, Measured], rounds: int, seconds: float) -> str:
         [
             *rows,
             "",
-            f"Medians of {rounds} rounds, {CONNECTIONS} connections for {seconds:g} s each; "
-            f"per-round ratios to bare: {per_round}.",
+            f"Medians of {options.rounds} rounds, {options.connections} connections for "
+            f"{options.seconds:g} s each; per-round ratios to bare: {per_round}.",
             "",
             f"Machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, Python "
             f"{platform.python_version()}; 1-minute load average after the run "
@@ -153,9 +143,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.floor_measure")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args(argv)
-    results = uvloop.run(measure(args.rounds, args.seconds))
-    print(render(results, args.rounds, args.seconds))
+    options = Options(seconds=args.seconds, rounds=args.rounds, connections=args.connections)
+    print(render(uvloop.run(measure_all(options)), options))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,15 @@ HEALTH_REQUEST = get_request("/healthz")
 SINK_SCRIPT = Path(__file__).with_name("otlp_sink.py")
 UNLIMITED = str(10**12)
 """Rate limits the limiter counts against but never reaches."""
+UVICORN_OPTIONS = (
+    "--no-access-log",
+    "--log-level",
+    "warning",
+    "--ws",
+    "none",
+    "--no-server-header",
+)
+"""The options `serve` gives uvicorn for the service, given to the bare app's uvicorn too."""
 
 
 class ServerError(Exception):
@@ -71,9 +80,8 @@ class ServerSpec:
 
 def bare_server(env: Mapping[str, str]) -> ServerSpec:
     """uvicorn serving `bare_app`, with the options `serve` gives uvicorn for the service."""
-    options = ("--no-access-log", "--log-level", "warning", "--ws", "none", "--no-server-header")
     arguments = ("-m", "uvicorn", "benchmarks.bare_app:app", "--app-dir", str(PROJECT_ROOT))
-    return ServerSpec("bare", (*arguments, *options), env)
+    return ServerSpec("bare", (*arguments, *UVICORN_OPTIONS), env)
 
 
 def full_server(env: Mapping[str, str], workdir: Path, sink_port: int, api_key: str) -> ServerSpec:
