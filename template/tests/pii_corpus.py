@@ -6,12 +6,18 @@ values, ids, timestamps, prices, prose in several languages, code, lookalikes th
 checksum) that must come out unchanged. Both are shared by the unit tests of the redactor and
 by the end-to-end tests that push them through requests, errors and model calls.
 
+`starting_a_line` and `escaped` write a value the ways libraries log it: first on a line of
+escaped text (JSON, a repr), where `\\n` or `\\u00a0` comes right before it.
+
 Card numbers are the networks' public test numbers and IBANs the registries' examples; both
 pass their checksums. API keys are fake but well-formed, and are assembled from two parts so
 that secret scanners do not flag this file.
 """
 
 from __future__ import annotations
+
+import json
+import re
 
 _SK_KEY = "sk-" + "EXAMPLEfake0key1for2redaction3tests"
 _SK_PROJECT_KEY = "sk-proj-" + "Ex4mpleProjectKey_0123456789-abcdefABCDEF"
@@ -189,3 +195,36 @@ CLEAN: tuple[str, ...] = (
     "GB00NWBK60161331926819",
     "Basic features",
 )
+
+
+def starting_a_line(kind: str, value: str, sentence: str) -> str:
+    """`value` as the first word of a line: a credential with its scheme word, without which
+    it is not recognisable."""
+    if kind != "bearer":
+        return value
+    credential = re.search(r"[Bb](?:earer|asic) " + re.escape(value), sentence)
+    assert credential is not None
+    return credential.group()
+
+
+def escaped(text: str) -> tuple[str, ...]:
+    """`text` after a line break, tab or other space, written as libraries log it: JSON (ASCII
+    or not), a repr, a repr of a dict, JSON in a repr, JSON in JSON."""
+    return (
+        json.dumps(f"Ticket:\n{text}"),
+        json.dumps(f"Ticket:\r\n{text}", ensure_ascii=False),
+        json.dumps(f"Ticket:\u00a0{text}"),
+        json.dumps(f"Ticket:\b{text}"),
+        repr(f"Ticket:\t{text}"),
+        repr(f"Ticket:\x0b{text}"),
+        repr(f"Ticket:\u2028{text}"),
+        repr(f"Ticket:\U000e0001{text}"),
+        repr({"messages": [{"role": "user", "content": f"Ticket:\n{text}"}]}),
+        repr(json.dumps({"body": f"Ticket:\n{text}"})),
+        json.dumps(json.dumps({"summary": f"Ticket:\f{text}"})),
+    )
+
+
+def spellings(value: str) -> set[str]:
+    """`value` as it reads in text and in escaped text."""
+    return {value, json.dumps(value)[1:-1], repr(value)[1:-1]}

@@ -16,7 +16,7 @@ from .api.auth import ApiKeyAuthenticator
 from .api.body_limit import BodyLimitMiddleware
 from .api.cross_origin import allow_cross_origin
 from .api.health import ReadinessCheck
-from .api.openapi import document_api_keys
+from .api.openapi import document_api
 from .api.problems import PROBLEM_HANDLERS
 from .api.request_context import RequestContextMiddleware
 from .api.security_headers import SecurityHeadersMiddleware
@@ -120,6 +120,6 @@ def create_app(settings: Settings | None = None, telemetry: Telemetry | None = N
     app.include_router(feedback_router.router)
     app.include_router(review_router.router)
     app.include_router(audit_trail.router)
-    document_api_keys(app)
+    document_api(app)
     observe_runtime_state(parts.metrics, lambda: app.state.models, parts.writer)
     return app

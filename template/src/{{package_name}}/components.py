@@ -18,7 +18,7 @@ from .api.failed_auth import FailedAuthGuard
 from .audit import SERVICE_ACTOR, AuditLog
 from .cache import ResponseCache
 from .configured_secrets import configured_secrets
-from .costs.budget import BudgetGate, BudgetLimits, SpendLimits
+from .costs.budget import BudgetGate, BudgetLimits, HoldTimes, SpendLimits
 from .costs.pricing import PriceBook
 from .database.writer import RowWriter
 from .flags.features import FeatureFlags, check_feature_flags
@@ -96,7 +96,11 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
     )
     shared = SharedState.connect(settings.redis_url, namespace=SERVICE_ID)
     budgets = BudgetGate(
-        shared.budget_store(), budget_limits(settings), metrics, settings.budget_exhausted
+        shared.budget_store(),
+        budget_limits(settings),
+        metrics,
+        settings.budget_exhausted,
+        HoldTimes.for_timeouts(settings.attempt_timeout_seconds, settings.request_timeout_seconds),
     )
     prices = PriceBook(settings.model_prices)
     for model in settings.all_models:

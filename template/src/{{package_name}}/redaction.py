@@ -5,7 +5,9 @@ describe, so every string bound for them goes through `Redactor` first. Each kin
 recognised by its shape; card numbers and IBANs must also pass their checksum and phone numbers
 need a plausible digit count, so that ids, timestamps, versions, prices and order numbers stay
 readable. This runs on every log event and span: most strings are cleared by one cheap scan for
-hints, and only the rest meet the full patterns.
+hints, and only the rest meet the full patterns. Escaped text (JSON and reprs, as libraries log
+them) is searched with its escapes blanked, so a value that began a line is still found.
+`settled` tells a stream how much of a text still being written it may show.
 
 IP addresses are kept: they are operational data here (rate limits, abuse reports), and a team
 that must hide them adds a kind.
@@ -63,6 +65,36 @@ _HINTS = re.compile(
     r")"
 )
 
+# Escaped text (JSON, a repr, a repr of JSON: what libraries log) writes a line break as `\n`,
+# a tab as `\t`, a no-break space as `\u00a0`. The escape's letter would join the next word,
+# so a value starting a line would not start a word: escapes are blanked before the search.
+_ESCAPE = re.compile(r"\\(?:[nrtbf]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})")
+
+
+def _blank_escapes(text: str) -> str:
+    """`text` with each escape's letters and digits made spaces: same length, same offsets."""
+    return _ESCAPE.sub(lambda escape: "\\" + " " * (len(escape.group()) - 1), text)
+
+
+# What more text could still make part of a finding, at the end of a text being written: its
+# last word until whitespace ends it (emails, keys and tokens have none), a credential's scheme
+# word, or digits (or an IBAN's groups) followed by the digits and separators of card, phone
+# and IBAN numbers. Keep in step with `_PATTERNS`.
+_LAST_WORD = re.compile(r"\S+\Z")
+_UNFINISHED = re.compile(
+    r"(?<![\w.-])(?:"
+    r"[Bb](?:earer|asic) "
+    r"|(?:[A-Z]{2}\d{2}(?: [A-Z0-9]{1,4})*|[(+]*\d)[\d ().+/-]*"
+    r")\Z"
+)
+
+
+def settled(text: str) -> str:
+    """The start of a text still being written that no continuation can make part of a finding:
+    what a stream may show before the text is complete (then redacted, like the whole text)."""
+    text = _LAST_WORD.sub("", text)
+    return _UNFINISHED.sub("", text, count=1)
+
 
 def _is_credential(value: str) -> bool:
     scheme, _, token = value.partition(" ")
@@ -102,18 +134,19 @@ _MARKERS = {kind: REDACTED.format(kind=kind) for kind in [*_PATTERNS, "secret"]}
 _SECRET_MIN_LENGTH = 8
 
 
-def _replace(match: re.Match[str]) -> str:
-    kind = cast(str, match.lastgroup)  # every alternative of `_PATTERN` is a named group
+def _found_length(match: re.Match[str]) -> int:
+    """How much of a match is a value: all of it, a start of it, or (0) none of it."""
     value = match.group()
-    check = _CHECKS.get(kind)
-    # A value that fails its check may have taken in the next word ("... 1332 BIC"): retry
-    # without its last group before keeping it whole.
+    check = _CHECKS.get(cast(str, match.lastgroup))  # every alternative is a named group
+    # A value that fails its check may have taken in the next word ("... 1332 BIC") or the
+    # start of the next value (two IBANs in a row): retry without its last group before
+    # keeping it whole.
     end = len(value)
     while check is not None and not check(value[:end]):
         end = max(value.rfind(" ", 0, end), value.rfind("-", 0, end))
         if end <= 0:
-            return value
-    return _MARKERS[kind] + value[end:]
+            return 0
+    return end
 
 
 class Redactor:
@@ -133,22 +166,37 @@ class Redactor:
         """Return `text` with every value it recognises replaced by its marker."""
         for secret in self._secrets:
             text = text.replace(secret, _MARKERS["secret"])
-        if "@" not in text and _HINTS.search(" " + text) is None:
+        searched = _blank_escapes(text) if "\\" in text else text
+        if "@" not in text and _HINTS.search(" " + searched) is None:
             return text
-        return _PATTERN.sub(_replace, text)
+        # No pattern takes in a backslash, so what is found in `searched` is in `text` too.
+        parts: list[str] = []
+        kept = start = 0  # `text` is copied up to `kept`; the search goes on from `start`
+        while (match := _PATTERN.search(searched, start)) is not None:
+            length = _found_length(match)
+            if length == 0:
+                start = match.end()
+                continue
+            parts += (text[kept : match.start()], _MARKERS[cast(str, match.lastgroup)])
+            kept = start = match.start() + length
+        return "".join(parts) + text[kept:]
 
     def redact_value(self, value: object) -> object:
         """Redact a log or span value.
 
         str -> redacted str; dict -> new dict with redacted values (keys kept); list/tuple ->
-        same type, redacted items; anything else returned unchanged.
+        same type, redacted items; numbers, booleans and None unchanged. Anything else (an
+        exception, bytes, a dataclass) would be written as its text, so it becomes that text,
+        redacted.
         """
         if isinstance(value, str):
             return self.redact(value)
+        if value is None or isinstance(value, int | float):
+            return value
         if isinstance(value, dict):
             return {key: self.redact_value(item) for key, item in value.items()}
         if isinstance(value, list):
             return [self.redact_value(item) for item in value]
         if isinstance(value, tuple):
             return tuple(self.redact_value(item) for item in value)
-        return value
+        return self.redact(str(value))

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
-from ..costs.budget import BudgetExceededError, BudgetUnavailableError
+from ..costs.budget import BudgetExceededError, BudgetHeldError, BudgetUnavailableError
 from ..flags.features import FeatureDisabledError
 from ..guardrails.injection_policy import InjectionBlockedError
 from ..guardrails.output import OutputBlockedError
@@ -26,14 +26,18 @@ from ..rate_limits import ExceedsQuotaError, RateLimitedError
 MEDIA_TYPE = "application/problem+json"
 LimitKind = Literal["requests", "tokens", "budget", "auth_failures"]
 """Which limit a 429 problem is about."""
-RefusalReason = Literal["model_declined", "answer_withheld", "prompt_injection"]
-"""Why a 422 problem refused a well-formed request (an invalid one lists `errors` instead)."""
+RefusalReason = Literal[
+    "model_declined", "answer_withheld", "prompt_injection", "budget_spent", "budget_held"
+]
+"""Why a well-formed request was refused: on a 422 (an invalid one lists `errors` instead), or
+on a budget's 429: spent until its window resets, or its rest held by calls in flight."""
 MODEL_RETRY_AFTER_SECONDS = 10
 INJECTION_DETAIL = (
     "The request was refused: its text reads as instructions to the model (prompt injection). "
     "Rephrase it without instructions addressed to the model."
 )
 """The detail of a request the prompt-injection policy blocks; it never quotes the text."""
+NOT_JSON_DETAIL = "Send the request body as JSON, with `Content-Type: application/json`."
 REFUSED_DETAIL = "Every model declined to answer this request; sending it again will not help."
 WITHHELD_DETAIL = "No answer to this request passed the output checks; a person should handle it."
 
@@ -62,7 +66,7 @@ class Problem(BaseModel):
     limit: LimitKind | None = None
     """On a 429: which limit was reached."""
     reason: RefusalReason | None = None
-    """On a 422 for a well-formed request: why it was refused, for clients to act on."""
+    """On a 422 for a well-formed request or a budget's 429: why, for clients to act on."""
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -151,9 +155,31 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     raw: Sequence[Mapping[str, Any]] = exc.errors()
     if any(error["type"] == "json_invalid" for error in raw):
         return _from_request(request, 400, detail="The request body is not valid JSON.")
+    if _not_sent_as_json(request, raw):
+        return _from_request(request, 415, detail=NOT_JSON_DETAIL)
     errors = [_field_error(error) for error in raw]
     return _from_request(
         request, 422, detail="The request has invalid or missing fields.", errors=errors
+    )
+
+
+def _not_sent_as_json(request: Request, errors: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the body is refused for its media type, not its fields: it was declared as
+    something other than JSON, or reached validation as raw bytes, which is how FastAPI passes on
+    a body it did not parse (it parses only JSON media types, and no undeclared body)."""
+    body_errors = [error for error in errors if tuple(error["loc"][:1]) == ("body",)]
+    declared = request.headers.get("content-type")
+    return bool(body_errors) and (
+        (declared is not None and not _is_json_media_type(declared))
+        or any(isinstance(error.get("input"), bytes) for error in body_errors)
+    )
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    """`application/json` or `application/*+json`, whatever the parameters (a `charset`)."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
     )
 
 
@@ -213,11 +239,26 @@ async def _budget_unavailable(request: Request, exc: BudgetUnavailableError) -> 
     )
 
 
-async def _budget_exceeded(request: Request, exc: BudgetExceededError) -> JSONResponse:
-    budget = exc.budget
-    detail = f"{budget.describe.capitalize()} is spent; it resets at the start of the next period."
+def budget_refusal(exc: BudgetExceededError | BudgetHeldError) -> tuple[str, RefusalReason]:
+    """The detail and reason of a budget's 429: spent until its window resets, or its rest held
+    by calls in flight for a few seconds."""
+    if isinstance(exc, BudgetExceededError):
+        spent = exc.budget.describe.capitalize()
+        return f"{spent} is spent; it resets at the start of the next period.", "budget_spent"
+    detail = (
+        f"The rest of {exc.budget.describe} is held by calls in flight; "
+        f"retry in {exc.retry_after} seconds, once they have settled."
+    )
+    return detail, "budget_held"
+
+
+async def _budget_refused(
+    request: Request, exc: BudgetExceededError | BudgetHeldError
+) -> JSONResponse:
+    detail, reason = budget_refusal(exc)
+    headers = {"Retry-After": str(exc.retry_after)}
     return _from_request(
-        request, 429, detail=detail, headers={"Retry-After": str(exc.retry_after)}, limit="budget"
+        request, 429, detail=detail, headers=headers, limit="budget", reason=reason
     )
 
 
@@ -233,7 +274,8 @@ PROBLEM_HANDLERS: Mapping[int | type[Exception], ExceptionHandler] = {
     FeatureDisabledError: _feature_disabled,
     RateLimitedError: _rate_limited,
     ExceedsQuotaError: _exceeds_quota,
-    BudgetExceededError: _budget_exceeded,
+    BudgetExceededError: _budget_refused,
+    BudgetHeldError: _budget_refused,
     BudgetUnavailableError: _budget_unavailable,
 }
 """Exception handlers that render every handled error as a problem document."""

@@ -25,12 +25,14 @@ from ..telemetry import semconv
 from ..telemetry.metrics import ServiceMetrics
 from ..telemetry.tracing import SpanRecorder
 from .problems import problem_response
+from .route_template import route_template
 
 REQUEST_ID_HEADER = "x-request-id"
 RESPONSE_HEADERS = "response_headers"
 """Key, in the request's scope state, of extra `(name, value)` byte pairs for the response:
 inner layers (admission's rate-limit headers) add to it rather than wrapping `send` again."""
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+_ID_SEPARATOR = re.compile(r"[._-]")
 _TRACE_HEADERS = frozenset({b"traceparent", b"tracestate"})
 
 log = structlog.get_logger(__name__)
@@ -102,7 +104,7 @@ class RequestContextMiddleware:
                 await response(scope, receive, send_with_request_id)
         finally:
             seconds = time.perf_counter() - started
-            route: str | None = getattr(scope.get("route"), "path", None)
+            route = route_template(scope)
             self._finish(span, method, scope["scheme"], route, status, seconds)
             context.detach(token)
             log.info(
@@ -149,9 +151,19 @@ def _read_headers(scope: Scope, redactor: Redactor) -> tuple[str, context.Contex
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
-            if _VALID_REQUEST_ID.match(candidate) and redactor.redact(candidate) == candidate:
+            if _acceptable_id(candidate, redactor):
                 request_id = candidate
         elif name in _TRACE_HEADERS:
             carrier[name.decode("latin-1")] = value.decode("latin-1")
     parent = propagate.extract(carrier) if carrier else context.Context()
     return request_id or secrets.token_hex(16), parent
+
+
+def _acceptable_id(candidate: str, redactor: Redactor) -> bool:
+    """Whether a caller's request id is well-formed and holds no value the redactor removes,
+    whole or from any `.`, `_` or `-` on: the redactor looks for values at word starts, and
+    `ref-4539673332974076` glues a card number to a word."""
+    if not _VALID_REQUEST_ID.match(candidate):
+        return False
+    starts = [0, *(separator.end() for separator in _ID_SEPARATOR.finditer(candidate))]
+    return all(redactor.redact(candidate[start:]) == candidate[start:] for start in starts)

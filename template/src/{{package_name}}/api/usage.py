@@ -38,6 +38,13 @@ class UsageItem(BaseModel):
     cost_usd: Annotated[Usd, Field(description="Priced calls only; see unpriced_calls.")]
     unpriced_calls: Annotated[int, Field(description="Calls with no known price.")]
     cache_hits: int
+    estimated_calls: Annotated[
+        int,
+        Field(
+            description="Calls whose provider reported no token usage: their tokens, and the "
+            "cost priced on them, are estimates."
+        ),
+    ]
 
 
 class UsageReport(BaseModel):
@@ -85,6 +92,7 @@ async def get_usage(
             cost_usd=line.cost_usd,
             unpriced_calls=line.unpriced_calls,
             cache_hits=line.cache_hits,
+            estimated_calls=line.estimated_calls,
         )
         for line in lines
     ]

@@ -1,18 +1,31 @@
 """Budgets per tenant and per feature, daily and monthly, checked before every model call.
 
-A call first *reserves* its maximum cost (its input estimate plus the most output it may
-produce) against every budget that applies; if any would go over its limit, the call is not made.
-When the call ends the reservation is settled to what it really cost. Reservations are atomic in
-the store (a Lua script in Redis; a single event loop in memory), so replicas sharing a Redis
-cannot together overspend by more than one call's estimate. Free calls (the classical model)
-never touch the store. When the store cannot be reached, a priced call is not made unchecked:
-it is refused (503, retry shortly) or downgraded to a free model, as the policy says.
+A call first *holds* its maximum cost (its input estimate plus the most output it may produce)
+against every budget that applies, and is let through while each budget has room left: what it
+has spent plus what calls in flight hold is under its limit. When the call ends its hold is
+released and what it really cost is added to what the budget has spent. So the budgets cannot
+be overspent by more than one call's maximum cost, however many replicas share them.
+
+*Spent* and *held* are kept apart: alerts, the utilisation gauge and usage follow what was
+spent; holds are reported on their own. A refusal says which it was. A spent budget is refused
+until its window resets; one whose remaining room is held by calls in flight is refused for a
+few seconds: until the earliest of those calls is expected to settle, judged by how long calls
+have been taking, and at most until it is due (the attempt timeout).
+
+Holds and totals are atomic in the store (a Lua script in Redis; a single event loop in
+memory). A hold whose replica died is given back once it is long overdue. Free calls (the
+classical model) never touch the store. When the store cannot be reached, a priced call is not
+made unchecked: it is refused (503, retry shortly) or downgraded to a free model, as the policy
+says.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
+import math
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +44,8 @@ log = structlog.get_logger(__name__)
 Scope = Literal["tenant", "feature"]
 Period = Literal["day", "month"]
 ExhaustedPolicy = Literal["reject", "downgrade"]
+RefusalKind = Literal["spent", "held"]
+"""Why a budget refused a call: its limit is spent, or its remaining room is held in flight."""
 ALERT_THRESHOLDS = (0.5, 0.8, 1.0)
 _WINDOW_FORMATS: tuple[tuple[Period, str], ...] = (("day", "%Y-%m-%d"), ("month", "%Y-%m"))
 
@@ -71,15 +86,52 @@ class Budget:
         return 2 * 86_400 if self.period == "day" else 32 * 86_400
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Money one call in flight sets aside: released when the call settles, or given back once
+    `abandon_after` seconds have passed (its replica died before it could settle). Every hold of
+    a service has the same lifetime; the store judges the holds in place by the new one's."""
+
+    id: str
+    amount: int
+    abandon_after: float
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """A budget's state: what its window has spent, and what calls in flight hold."""
+
+    spent: int
+    held: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a store did not hold a call's money: the budget, its totals, and for a `held`
+    refusal how many seconds its oldest hold has been in flight."""
+
+    budget: Budget
+    kind: RefusalKind
+    totals: Totals
+    oldest_hold_age: float = 0.0
+
+
 class BudgetStore(Protocol):
     """Where budget totals live: process memory, or Redis shared by every replica."""
 
-    async def reserve(self, budgets: Sequence[Budget], amount: int) -> Budget | None:
-        """Add `amount` to every budget unless one would go over its limit; return that one."""
+    async def reserve(self, budgets: Sequence[Budget], hold: Hold) -> Refusal | None:
+        """Add `hold` to every budget if each has room left; else say which has none, and why.
+
+        A budget has room while spent + held < limit. A spent budget is reported before one
+        whose room is held, so a refusal is `held` only when waiting can help."""
         ...
 
-    async def adjust(self, budgets: Sequence[Budget], delta: int) -> list[int]:
-        """Add `delta` (negative to give back) to every budget; return the new totals."""
+    async def settle(self, budgets: Sequence[Budget], hold: Hold, cost: int) -> list[Totals]:
+        """Release `hold` (if still there) and add `cost` to what every budget spent."""
+        ...
+
+    async def totals(self, budgets: Sequence[Budget]) -> list[Totals]:
+        """What each budget has spent and holds now."""
         ...
 
     async def first_alert(self, budget: Budget, threshold: float) -> bool:
@@ -98,6 +150,16 @@ class BudgetExceededError(Exception):
         self.retry_after = retry_after
 
 
+class BudgetHeldError(Exception):
+    """A budget's remaining room is held by calls in flight and the policy is to refuse: a 429
+    problem that says to retry once the earliest of them is expected to settle."""
+
+    def __init__(self, budget: Budget, retry_after: int) -> None:
+        super().__init__(f"the rest of {budget.describe} is held by calls in flight")
+        self.budget = budget
+        self.retry_after = retry_after
+
+
 class BudgetUnavailableError(Exception):
     """The budget store cannot be reached and the policy is to refuse: a 503 problem."""
 
@@ -106,13 +168,14 @@ class BudgetUnavailableError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """Money set aside for one call, to be settled when it ends."""
+    """Money held for one call, to be settled when it ends."""
 
     budgets: tuple[Budget, ...]
-    amount_nano_usd: int
+    hold: Hold | None
+    placed_at: dt.datetime | None = None
 
 
-NO_RESERVATION = Reservation((), 0)
+NO_RESERVATION = Reservation((), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +200,28 @@ class BudgetLimits:
         return self.features.get(subject, SpendLimits())
 
 
+@dataclass(frozen=True, slots=True)
+class HoldTimes:
+    """How long a hold lasts: due to settle within the attempt timeout; abandoned (its replica
+    presumed dead) only well after the longest a request may run."""
+
+    settles_within: float
+    abandon_after: float
+
+    @classmethod
+    def for_timeouts(cls, attempt_seconds: float, request_seconds: float) -> HoldTimes:
+        return cls(attempt_seconds, max(attempt_seconds, request_seconds) + ABANDON_MARGIN_SECONDS)
+
+
+ABANDON_MARGIN_SECONDS = 60.0
+_HOLD_SECONDS_WEIGHT = 0.2
+"""Weight of the latest settled hold in the moving average of how long holds last."""
+_HOLD_PREFIX = secrets.token_hex(6)
+"""Unique to this process, so that hold ids never collide between replicas."""
+
+
 class BudgetGate:
-    """Reserves before a call, settles after it, and raises the alerts."""
+    """Holds money before a call, settles it after, and raises the alerts."""
 
     def __init__(
         self,
@@ -146,13 +229,18 @@ class BudgetGate:
         limits: BudgetLimits,
         metrics: ServiceMetrics,
         exhausted: ExhaustedPolicy,
+        hold_times: HoldTimes,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._store = store
         self._limits = limits
         self._metrics = metrics
         self._exhausted = exhausted
+        self._hold_times = hold_times
         self._clock = clock
+        self._hold_ids = itertools.count()
+        self._typical_hold_seconds: float | None = None
+        """How long this replica's holds have lasted lately; None until one has settled."""
         self._settling: set[asyncio.Task[None]] = set()
 
     def budgets(self, tenant: str, feature: str) -> tuple[Budget, ...]:
@@ -170,42 +258,65 @@ class BudgetGate:
         return tuple(found)
 
     async def reserve(self, tenant: str, feature: str, model: str, amount: int) -> Reservation:
-        """Set aside `amount` nano-USD for a call, or refuse it as the policy says."""
+        """Hold `amount` nano-USD for a call, or refuse it as the policy says."""
         if amount <= 0:
             return NO_RESERVATION
         budgets = self.budgets(tenant, feature)
         if not budgets:
             return NO_RESERVATION
+        hold = Hold(
+            f"{_HOLD_PREFIX}-{next(self._hold_ids)}", amount, self._hold_times.abandon_after
+        )
         try:
-            exhausted = await self._store.reserve(budgets, amount)
+            refusal = await self._store.reserve(budgets, hold)
         except Exception as exc:  # cannot check: the cautious side for cost is not to spend
             log.warning("budget_store_unavailable", error_type=type(exc).__name__, model=model)
-            self._metrics.budget_rejections.add(1, _attributes(budgets[0]))
+            self._metrics.budget_rejections.add(1, _attributes(budgets[0], "unavailable"))
             if self._exhausted == "downgrade":
                 raise BudgetExhaustedError(f"the budgets of {model} cannot be checked") from exc
             raise BudgetUnavailableError from exc
-        if exhausted is None:
-            return Reservation(budgets, amount)
-        self._metrics.budget_rejections.add(1, _attributes(exhausted))
+        if refusal is None:
+            return Reservation(budgets, hold, self._clock())
+        raise self._refused(refusal, model, amount)
+
+    def _refused(self, refusal: Refusal, model: str, amount: int) -> Exception:
+        """Log and count a refusal; the error to raise for it under the policy."""
+        budget = refusal.budget
+        self._metrics.budget_rejections.add(1, _attributes(budget, refusal.kind))
+        retry_after = (
+            self._seconds_until_reset(budget)
+            if refusal.kind == "spent"
+            else self._seconds_until_settled(refusal.oldest_hold_age)
+        )
         log.warning(
-            "budget_exhausted",
-            scope=exhausted.scope,
-            subject=exhausted.subject,
-            period=exhausted.period,
+            "budget_exhausted" if refusal.kind == "spent" else "budget_held",
+            scope=budget.scope,
+            subject=budget.subject,
+            period=budget.period,
             model=model,
             estimate_usd=str(from_nano_usd(amount)),
+            spent_usd=str(from_nano_usd(refusal.totals.spent)),
+            held_usd=str(from_nano_usd(refusal.totals.held)),
+            limit_usd=str(from_nano_usd(budget.limit_nano_usd)),
+            retry_after_s=retry_after,
             policy=self._exhausted,
         )
         if self._exhausted == "downgrade":
-            raise BudgetExhaustedError(f"{model} could overspend {exhausted.describe}")
-        raise BudgetExceededError(exhausted, self._seconds_until_reset(exhausted))
+            reason = "is spent" if refusal.kind == "spent" else "is held by calls in flight"
+            return BudgetExhaustedError(f"{model}: {budget.describe} {reason}")
+        if refusal.kind == "spent":
+            return BudgetExceededError(budget, retry_after)
+        return BudgetHeldError(budget, retry_after)
 
     def settle(self, reservation: Reservation, actual: int | None) -> None:
-        """Replace the reservation by the call's real cost; None (unknown) keeps it all."""
-        if not reservation.budgets:
+        """Release the hold and count the call's real cost; None (unknown) counts it all."""
+        hold = reservation.hold
+        if hold is None:
             return
-        delta = 0 if actual is None else actual - reservation.amount_nano_usd
-        task = asyncio.create_task(self._settle(reservation.budgets, delta))
+        if reservation.placed_at is not None:
+            self._learn_hold_seconds((self._clock() - reservation.placed_at).total_seconds())
+        cost = hold.amount if actual is None else actual
+        task = asyncio.create_task(self._settle(reservation.budgets, hold, cost))
         self._settling.add(task)
         task.add_done_callback(self._settling.discard)
 
@@ -215,18 +326,19 @@ class BudgetGate:
             await asyncio.gather(*self._settling, return_exceptions=True)
         await self._store.aclose()
 
-    async def _settle(self, budgets: tuple[Budget, ...], delta: int) -> None:
+    async def _settle(self, budgets: tuple[Budget, ...], hold: Hold, cost: int) -> None:
         try:
-            totals = await self._store.adjust(budgets, delta)
-            for budget, total in zip(budgets, totals, strict=True):
-                await self._report(budget, total)
+            totals = await self._store.settle(budgets, hold, cost)
+            for budget, budget_totals in zip(budgets, totals, strict=True):
+                await self._report(budget, budget_totals)
         except Exception as exc:  # settling must never break a request; the store heals
             log.warning("budget_settle_failed", error_type=type(exc).__name__)
 
-    async def _report(self, budget: Budget, total: int) -> None:
-        used = total / budget.limit_nano_usd if budget.limit_nano_usd else 1.0
+    async def _report(self, budget: Budget, totals: Totals) -> None:
+        used = totals.spent / budget.limit_nano_usd if budget.limit_nano_usd else 1.0
         attributes = _attributes(budget)
         self._metrics.budget_utilization.set(used, attributes)
+        self._metrics.budget_held.set(float(from_nano_usd(totals.held)), attributes)
         for threshold in ALERT_THRESHOLDS:
             if used >= threshold and await self._store.first_alert(budget, threshold):
                 self._metrics.budget_alerts.add(
@@ -239,9 +351,25 @@ class BudgetGate:
                     period=budget.period,
                     window=budget.window,
                     threshold_percent=round(threshold * 100),
-                    spent_usd=str(from_nano_usd(total)),
+                    spent_usd=str(from_nano_usd(totals.spent)),
+                    held_usd=str(from_nano_usd(totals.held)),
                     limit_usd=str(from_nano_usd(budget.limit_nano_usd)),
                 )
+
+    def _learn_hold_seconds(self, seconds: float) -> None:
+        """A moving average of how long holds last, for the Retry-After of `held` refusals."""
+        seconds = max(0.0, seconds)
+        typical = self._typical_hold_seconds
+        self._typical_hold_seconds = (
+            seconds if typical is None else typical + _HOLD_SECONDS_WEIGHT * (seconds - typical)
+        )
+
+    def _seconds_until_settled(self, oldest_hold_age: float) -> int:
+        """When the oldest hold is expected to settle: as long as holds have been lasting, never
+        past when it is due (the attempt timeout), and at least a second."""
+        due = self._hold_times.settles_within
+        typical = due if self._typical_hold_seconds is None else self._typical_hold_seconds
+        return max(1, math.ceil(min(typical, due) - oldest_hold_age))
 
     def _seconds_until_reset(self, budget: Budget) -> int:
         now = self._clock()
@@ -254,10 +382,13 @@ class BudgetGate:
         return max(1, int((reset - now).total_seconds()))
 
 
-def _attributes(budget: Budget) -> dict[str, str]:
+def _attributes(budget: Budget, reason: str | None = None) -> dict[str, str]:
     subject = semconv.APP_TENANT if budget.scope == "tenant" else semconv.APP_FEATURE
-    return {
+    attributes = {
         semconv.APP_BUDGET_SCOPE: budget.scope,
         semconv.APP_BUDGET_PERIOD: budget.period,
         subject: budget.subject,
     }
+    if reason is not None:
+        attributes[semconv.APP_BUDGET_REASON] = reason
+    return attributes

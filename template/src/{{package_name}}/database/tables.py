@@ -49,11 +49,13 @@ model_calls = Table(
     Column("latency_ms", Float, nullable=False),
     Column("shadow", Boolean, nullable=False, server_default=false()),
     Column("tenant_key", Boolean, nullable=False, server_default=false()),
+    Column("usage_estimated", Boolean, nullable=False, server_default=false()),
     Index("ix_model_calls_tenant_day", "tenant", "day"),
 )
 """The cost ledger: one row per model call (or cache hit); `shadow` rows are shadow traffic;
 `tenant_key` rows were made with the tenant's own provider key, so its provider bills the
-tenant for them, not the service."""
+tenant for them, not the service; `usage_estimated` rows have tokens the provider did not
+report, estimated by the service (and priced on the estimate)."""
 
 answers = Table(
     "answers",

@@ -25,7 +25,7 @@ from typing import Literal
 import structlog
 
 from ..llm.port import Message
-from ..redaction import Redactor
+from ..redaction import Redactor, settled
 from ..telemetry import semconv
 from ..telemetry.metrics import ServiceMetrics
 
@@ -39,7 +39,6 @@ LEAK_RUN_WORDS = 8
 """This many consecutive words of the system prompt in an answer count as a leak."""
 
 _REDACTION_MARKER = re.compile(r"\[REDACTED:(\w+)\]")
-_PARTIAL_WORD = re.compile(r"\S+\Z")
 
 log = structlog.get_logger(__name__)
 
@@ -118,11 +117,12 @@ class OutputGuard:
         return safe
 
     def preview(self, text: str, system_prompt: str, *, complete: bool) -> str | None:
-        """What may be shown of a text still being written: its finished words (all of it once
-        `complete`), redacted; None once the checks would block it. A word is held back until it
-        ends, so no check sees half a value. Neither logged nor counted: `check` decides the
-        final answer."""
-        shown = text if complete else _PARTIAL_WORD.sub("", text).rstrip()
+        """What may be shown of a text still being written (all of it once `complete`),
+        redacted; None once the checks would block it. Its end is held back while more text
+        could still make it part of a value to redact (the last word, the digits of a card
+        number so far), so no check sees half a value and no preview shows one. Neither logged
+        nor counted: `check` decides the final answer."""
+        shown = text if complete else settled(text).rstrip()
         blocked, safe = self._inspect(shown, system_prompt)
         return safe if blocked is None else None
 

@@ -3,7 +3,8 @@
 Text that looks the same must be the same: compatibility forms are folded (NFKC, so a
 full-width letter reads as its ASCII one) and characters that render as nothing are removed, so
 neither a person reviewing a ticket nor a pattern screening it sees less than the model does.
-Removed: control characters except line feed and tab (`\\r\\n` and a lone `\\r` become `\\n`),
+Removed: terminal (ANSI/VT) escape sequences whole, so `\\x1b[31m` leaves nothing behind, not
+`[31m`; control characters except line feed and tab (`\\r\\n` and a lone `\\r` become `\\n`),
 zero-width characters, bidirectional overrides and isolates (they reorder what a reviewer sees),
 and Unicode tag characters (invisible ASCII look-alikes used to smuggle instructions). The cost:
 emoji joined by U+200D and flag tag sequences fall apart into their parts, and scripts that
@@ -27,6 +28,15 @@ _INVISIBLE_BMP = (
     r"\u202a-\u202e\u2066-\u2069"  # bidirectional embeddings, overrides and isolates
 )
 _TAG_CHARACTERS = r"\U000e0000-\U000e007f"
+_ESCAPE_SEQUENCES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI, 7- or 8-bit: colours, cursor moves, erasing
+    r"|(?:\x1b[]PX^_]|[\x90\x98\x9d-\x9f])[^\x00-\x1f\x7f-\x9f]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b(?:[ -/]+[0-~]|[0-?])"  # a charset choice (ESC ( B), a cursor save, a keypad mode
+)
+"""ECMA-48 escape sequences, 7- and 8-bit. String commands (OSC, such as a window title or a
+hyperlink, DCS, SOS, PM, APC) end at BEL or ST and hold no control character, which keeps
+matching linear; an unterminated one is no sequence. Nor is an ESC before a letter (ESC c, a
+reset): like any lone control character, only the ESC goes, never a letter of the text."""
 _INVISIBLE = re.compile(f"[{_INVISIBLE_BMP}{_TAG_CHARACTERS}]")
 _LINE_BREAK = re.compile(r"\r\n?")
 _ONE_LINE_BREAKS = re.compile(r"[\r\n\t]+")
@@ -37,8 +47,10 @@ outside the Basic Multilingual Plane, are left out: JSON-schema patterns cannot 
 
 
 def normalise(text: str) -> str:
-    """`text` with invisible characters removed and compatibility forms folded (NFKC)."""
-    return unicodedata.normalize("NFKC", _INVISIBLE.sub("", _LINE_BREAK.sub("\n", text)))
+    """`text` with escape sequences and invisible characters removed and compatibility forms
+    folded (NFKC)."""
+    visible = _INVISIBLE.sub("", _LINE_BREAK.sub("\n", _ESCAPE_SEQUENCES.sub("", text)))
+    return unicodedata.normalize("NFKC", visible)
 
 
 def normalise_line(text: str) -> str:

@@ -21,6 +21,7 @@ COLUMNS = (
     "cost_usd",
     "unpriced_calls",
     "cache_hits",
+    "estimated_calls",
 )
 _NUMERIC = frozenset(COLUMNS[COLUMNS.index("calls") :])
 
@@ -39,6 +40,7 @@ def _cells(line: UsageLine) -> list[str]:
         f"{line.cost_usd:.9f}",
         str(line.unpriced_calls),
         str(line.cache_hits),
+        str(line.estimated_calls),
     ]
 
 

@@ -34,6 +34,8 @@ class LedgerRow:
     shadow: bool = False
     tenant_key: bool = False
     """Made with the tenant's own provider key: the provider bills the tenant."""
+    usage_estimated: bool = False
+    """The provider reported no usage: the tokens (and the cost) are the service's estimate."""
 
     def values(self) -> dict[str, Any]:
         """Column values, with the UTC day the call belongs to."""

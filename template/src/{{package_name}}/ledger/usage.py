@@ -3,7 +3,8 @@
 Shadow calls (candidates run beside live traffic, never charged to a tenant's budgets) are
 lines of their own, marked `shadow`, so they are never added silently to a tenant's live spend.
 So are calls made with a tenant's own provider key (`tenant_key`): its provider bills the tenant
-for them, and an operator splitting the provider's bill leaves them out.
+for them, and an operator splitting the provider's bill leaves them out. `estimated_calls`
+counts the calls whose tokens the provider did not report: their tokens and cost are estimates.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class UsageLine:
     cost_usd: Decimal
     unpriced_calls: int
     cache_hits: int
+    estimated_calls: int
 
 
 async def usage(
@@ -68,6 +70,7 @@ async def usage(
             func.coalesce(func.sum(calls.cost_nano_usd), 0),
             func.sum(case((calls.cost_nano_usd.is_(None), 1), else_=0), type_=Integer),
             func.sum(case((calls.outcome == "cache_hit", 1), else_=0), type_=Integer),
+            func.sum(case((calls.usage_estimated.is_(True), 1), else_=0), type_=Integer),
         )
         .where(calls.day >= since, calls.day <= until)
         .group_by(*_LINE)
@@ -93,6 +96,7 @@ async def usage(
             cost_usd=from_nano_usd(int(cost)),
             unpriced_calls=int(unpriced),
             cache_hits=int(hits),
+            estimated_calls=int(estimated),
         )
         for (
             day,
@@ -107,5 +111,6 @@ async def usage(
             cost,
             unpriced,
             hits,
+            estimated,
         ) in rows
     ]

@@ -64,6 +64,9 @@ class Usage:
     """Input read from the provider's prompt cache, billed below the input price."""
     cache_write_tokens: int = 0
     """Input written to the provider's prompt cache, billed above the input price by some."""
+    estimated: bool = False
+    """The provider reported no usage (some self-hosted servers never do), so the counts are the
+    service's estimate (`llm.tokens`): priced and recorded as such, never a failure."""
 
 
 @dataclass(frozen=True, slots=True)

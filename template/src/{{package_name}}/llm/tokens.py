@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Iterable
 
-from .port import Message, OutputSchema
+from .port import Message, ModelRequest, OutputSchema, Usage
 
 BYTES_PER_TOKEN = 3
 """Conservative: English averages about 4 UTF-8 bytes a token, CJK about 3 bytes a token."""
@@ -32,3 +32,13 @@ def schema_tokens(output: OutputSchema | None) -> int:
     if output.name not in _schema_tokens:
         _schema_tokens[output.name] = estimate_tokens(json.dumps(output.json_schema))
     return _schema_tokens[output.name]
+
+
+def estimated_usage(request: ModelRequest, answer: str) -> Usage:
+    """The usage of a call whose provider reported none: the messages and schema sent, and the
+    answer received, estimated like a budget reservation's input (on the high side)."""
+    return Usage(
+        input_tokens=request_tokens(request.messages) + schema_tokens(request.output),
+        output_tokens=estimate_tokens(answer),
+        estimated=True,
+    )

@@ -82,6 +82,7 @@ class MeteredCall:
                 latency_ms=latency_ms,
                 shadow=self._context.shadow,
                 tenant_key=tenant_key,
+                usage_estimated=usage.estimated,
             )
         )
         self._record_metrics(response, seconds, cost, error_type)
@@ -97,6 +98,7 @@ class MeteredCall:
             output_tokens=usage.output_tokens,
             cached_input_tokens=usage.cached_input_tokens,
             cache_write_tokens=usage.cache_write_tokens,
+            usage_estimated=usage.estimated,
             cost_usd=str(cost) if cost is not None else None,
             latency_ms=latency_ms,
             first_token_ms=first_token_ms,
@@ -109,7 +111,8 @@ class MeteredCall:
         )
 
     def _cost(self, response: ModelResponse | None, outcome: Outcome) -> Decimal | None:
-        """Priced from reported usage; a failed call is not billed; a cut-off one is unknown."""
+        """Priced from its usage (estimated when the provider reported none); a failed call is
+        not billed; a cut-off one is unknown."""
         if response is not None:
             return self._metering.prices.cost(self._model, response.usage)
         return None if outcome == "cancelled" else Decimal(0)
@@ -172,6 +175,7 @@ class MeteredCall:
                     semconv.GEN_AI_USAGE_OUTPUT_TOKENS: usage.output_tokens,
                     semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: usage.cached_input_tokens,
                     semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: usage.cache_write_tokens,
+                    semconv.APP_USAGE_ESTIMATED: usage.estimated,
                 }
             )
             if self._metering.capture_content:

@@ -62,7 +62,13 @@ class ServiceMetrics:
         self.budget_utilization = meter.create_gauge(
             semconv.APP_BUDGET_UTILIZATION,
             unit="1",
-            description="Share of a budget spent in its current window (1 = all of it).",
+            description="Share of a budget spent in its current window (1 = all of it); "
+            "what calls in flight hold is not spent and is not counted.",
+        )
+        self.budget_held = meter.create_gauge(
+            semconv.APP_BUDGET_HELD,
+            unit="USD",
+            description="What the calls in flight hold against a budget, apart from its spend.",
         )
         self.budget_alerts = meter.create_counter(
             semconv.APP_BUDGET_ALERTS,
@@ -72,7 +78,8 @@ class ServiceMetrics:
         self.budget_rejections = meter.create_counter(
             semconv.APP_BUDGET_REJECTIONS,
             unit="{call}",
-            description="Model calls refused or downgraded because a budget was spent.",
+            description="Model calls refused or downgraded by a budget, by reason: spent, its "
+            "remaining room held by calls in flight, or the store unavailable.",
         )
         self.rate_limited = meter.create_counter(
             semconv.APP_RATE_LIMITED,

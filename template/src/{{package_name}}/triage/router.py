@@ -17,10 +17,11 @@ from ..api.problems import (
     WITHHELD_DETAIL,
     LimitKind,
     RefusalReason,
+    budget_refusal,
     problem_document,
 )
 from ..cache import cache_mode
-from ..costs.budget import BudgetExceededError, BudgetUnavailableError
+from ..costs.budget import BudgetExceededError, BudgetHeldError, BudgetUnavailableError
 from ..guardrails.output import OutputBlockedError
 from ..llm.errors import EveryModelRefusedError, ModelError
 from .schemas import TriageRequest, TriageResponse
@@ -134,10 +135,10 @@ async def _sse(
         log.warning("stream_failed", error_type=type(exc).__name__)
         detail = "The model stopped before a usable answer was complete."
         yield _problem(502, detail, request_id, path)
-    except BudgetExceededError as exc:
+    except (BudgetExceededError, BudgetHeldError) as exc:
         log.warning("stream_failed", error_type=type(exc).__name__)
-        detail = f"{exc.budget.describe.capitalize()} is spent."
-        yield _problem(429, detail, request_id, path, limit="budget")
+        detail, reason = budget_refusal(exc)
+        yield _problem(429, detail, request_id, path, limit="budget", reason=reason)
     except BudgetUnavailableError as exc:
         log.warning("stream_failed", error_type=type(exc).__name__)
         detail = "Budgets cannot be checked right now. Retry shortly."

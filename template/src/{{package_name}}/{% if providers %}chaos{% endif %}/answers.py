@@ -50,6 +50,7 @@ def compose_answer(fault: FaultKind, request: ChatRequest) -> Answer:
         input_tokens=tokens(request.system) + tokens(request.conversation),
         cached_input_tokens=tokens(request.system),
         output_tokens=tokens(text),
+        usage_reported=fault != "no_usage",
     )
 
 

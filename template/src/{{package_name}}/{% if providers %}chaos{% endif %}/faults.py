@@ -27,6 +27,7 @@ FaultKind = Literal[
     "content_filter",
     "bad_request",
     "context_length",
+    "no_usage",
 ]
 """What goes wrong with one request.
 
@@ -38,6 +39,8 @@ FaultKind = Literal[
 - `malformed` (answer text that is not JSON), `wrong_schema` (JSON with the wrong fields),
   `refusal` and `content_filter`: a well-formed completion with a bad answer.
 - `truncated_stream`: the answer stops before its final event (streamed) or mid-JSON (not).
+- `no_usage`: a complete answer that reports no token usage, as servers that ignore a request
+  for it (vLLM, Ollama, llama.cpp) send.
 """
 
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)

@@ -41,6 +41,8 @@ class Answer:
     input_tokens: int
     cached_input_tokens: int
     output_tokens: int
+    usage_reported: bool = True
+    """Whether the answer carries its usage; some compatible servers never send it."""
 
 
 @dataclass(frozen=True, slots=True)
