@@ -108,15 +108,15 @@ shadow_comparisons = Table(
     Column("shadow_prompt", String(128), nullable=False),
     Column("shadow_model", String(200), nullable=False),
     Column("outcome", String(16), nullable=False),
-    Column("same_category", Boolean),
-    Column("same_priority", Boolean),
+    Column("agreement", JSON),
     Column("live_latency_ms", Float, nullable=False),
     Column("shadow_latency_ms", Float),
     Column("live_cost_nano_usd", BigInteger),
     Column("shadow_cost_nano_usd", BigInteger),
     Index("ix_shadow_comparisons_created_at", "created_at"),
 )
-"""A live answer next to a shadow candidate's for the same request."""
+"""A live answer next to a shadow candidate's for the same request. `agreement` says, for each
+aspect the feature compares, whether the two answers agree (NULL when the candidate failed)."""
 
 audit_events = Table(
     "audit_events",

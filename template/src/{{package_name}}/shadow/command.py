@@ -32,8 +32,8 @@ def report(
         "table"
     ),
 ) -> None:
-    """Per feature and live -> shadow pair: runs, errors and timeouts, category and priority
-    agreement, p50/p95 latency and cost of each side."""
+    """Per feature and live -> shadow pair: runs, errors and timeouts, agreement on each aspect
+    the feature compares, p50/p95 latency and cost of each side."""
     settings = load_settings()
     last = until.date() if until else dt.datetime.now(dt.UTC).date()
     first = since.date() if since else last.replace(day=1)

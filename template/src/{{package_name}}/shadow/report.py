@@ -2,10 +2,10 @@
 
 One line per feature and pair (live prompt and model, shadow prompt and model) over a range of
 UTC days: runs, errors and timeouts, how often the candidate agreed with the live answer on
-category and on priority, the latency percentiles of both, and what each cost. Agreement,
-latency and cost are over the runs the candidate answered, so both sides are measured on the
-same requests. (Every shadow call, failed ones included, is also in the ledger as a shadow row:
-the `usage` report shows what shadow traffic cost in all.)
+each aspect its feature compares (triage: category, priority), the latency percentiles of both,
+and what each cost. Agreement, latency and cost are over the runs the candidate answered, so
+both sides are measured on the same requests. (Every shadow call, failed ones included, is also
+in the ledger as a shadow row: the `usage` report shows what shadow traffic cost in all.)
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ class ShadowLine:
     runs: int
     errors: int
     timeouts: int
-    category_agreement: float | None
-    """Share (0 to 1) of answered runs with the live answer's category; None: none answered."""
-    priority_agreement: float | None
+    agreement: dict[str, float]
+    """Per aspect compared, the share (0 to 1) of answered runs that agreed; empty: none
+    answered."""
     live_p50_ms: float | None
     live_p95_ms: float | None
     shadow_p50_ms: float | None
@@ -55,8 +55,7 @@ class _Tally:
     runs: int = 0
     errors: int = 0
     timeouts: int = 0
-    same_category: int = 0
-    same_priority: int = 0
+    agreed: dict[str, int] = field(default_factory=dict)
     live_ms: list[float] = field(default_factory=list)
     shadow_ms: list[float] = field(default_factory=list)
     live_cost: int = 0
@@ -75,8 +74,7 @@ async def shadow_report(engine: AsyncEngine, *, since: dt.date, until: dt.date) 
         c.shadow_prompt,
         c.shadow_model,
         c.outcome,
-        c.same_category,
-        c.same_priority,
+        c.agreement,
         c.live_latency_ms,
         c.shadow_latency_ms,
         c.live_cost_nano_usd,
@@ -99,8 +97,8 @@ async def shadow_report(engine: AsyncEngine, *, since: dt.date, until: dt.date) 
             elif row.outcome == "timeout":
                 tally.timeouts += 1
             else:
-                tally.same_category += bool(row.same_category)
-                tally.same_priority += bool(row.same_priority)
+                for aspect, same in (row.agreement or {}).items():
+                    tally.agreed[aspect] = tally.agreed.get(aspect, 0) + bool(same)
                 tally.live_ms.append(row.live_latency_ms)
                 tally.shadow_ms.append(row.shadow_latency_ms)
                 tally.live_cost += row.live_cost_nano_usd or 0
@@ -115,8 +113,7 @@ def _line(pair: Pair, tally: _Tally) -> ShadowLine:
         runs=tally.runs,
         errors=tally.errors,
         timeouts=tally.timeouts,
-        category_agreement=tally.same_category / answered if answered else None,
-        priority_agreement=tally.same_priority / answered if answered else None,
+        agreement={aspect: agreed / answered for aspect, agreed in tally.agreed.items()},
         live_p50_ms=_percentile(tally.live_ms, 0.50),
         live_p95_ms=_percentile(tally.live_ms, 0.95),
         shadow_p50_ms=_percentile(tally.shadow_ms, 0.50),
@@ -134,7 +131,7 @@ def _percentile(values: list[float], share: float) -> float | None:
     return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
 
 
-COLUMNS = (
+PAIR_COLUMNS = (
     "feature",
     "live_prompt",
     "live_model",
@@ -143,8 +140,8 @@ COLUMNS = (
     "runs",
     "errors",
     "timeouts",
-    "category_agree_pct",
-    "priority_agree_pct",
+)
+MEASURE_COLUMNS = (
     "live_p50_ms",
     "live_p95_ms",
     "shadow_p50_ms",
@@ -152,12 +149,25 @@ COLUMNS = (
     "live_cost_usd",
     "shadow_cost_usd",
 )
-_NUMERIC = frozenset(COLUMNS[5:])
 NOT_APPLICABLE = "-"
-"""In a cell with nothing to measure: no run of the pair was answered."""
+"""In a cell with nothing to measure: no run of the pair was answered, or its feature does not
+compare that aspect."""
 
 
-def _cells(line: ShadowLine) -> list[str]:
+def aspects(lines: Sequence[ShadowLine]) -> list[str]:
+    """Every aspect the lines compare, in the order first seen."""
+    return list(dict.fromkeys(aspect for line in lines for aspect in line.agreement))
+
+
+def columns(aspects: Sequence[str]) -> tuple[str, ...]:
+    """The report's columns: an `<aspect>_agree_pct` column for each aspect compared, between
+    the pair's counts and its measures."""
+    agreement = tuple(f"{aspect}_agree_pct" for aspect in aspects)
+    return PAIR_COLUMNS + agreement + MEASURE_COLUMNS
+
+
+def _cells(line: ShadowLine, aspects: Sequence[str]) -> list[str]:
+    agreement = line.agreement
     return [
         line.feature,
         line.live_prompt,
@@ -167,8 +177,7 @@ def _cells(line: ShadowLine) -> list[str]:
         str(line.runs),
         str(line.errors),
         str(line.timeouts),
-        _number(line.category_agreement, 100),
-        _number(line.priority_agreement, 100),
+        *(_number(agreement.get(aspect), 100) for aspect in aspects),
         _number(line.live_p50_ms),
         _number(line.live_p95_ms),
         _number(line.shadow_p50_ms),
@@ -182,13 +191,20 @@ def _number(value: float | None, scale: int = 1) -> str:
     return NOT_APPLICABLE if value is None else f"{value * scale:.1f}"
 
 
+def _rows(lines: Sequence[ShadowLine]) -> tuple[tuple[str, ...], list[list[str]]]:
+    compared = aspects(lines)
+    return columns(compared), [_cells(line, compared) for line in lines]
+
+
 def csv_report(lines: Sequence[ShadowLine]) -> str:
     """One header row, then one row per pair; costs exact, to the nano-dollar."""
-    return csv_text(COLUMNS, [_cells(line) for line in lines])
+    return csv_text(*_rows(lines))
 
 
 def table_report(lines: Sequence[ShadowLine]) -> str:
     """Aligned columns, numbers to the right; `-` where no run of the pair was answered."""
     if not lines:
         return "No shadow runs in this period.\n"
-    return "\n".join(aligned(COLUMNS, [_cells(line) for line in lines], _NUMERIC)) + "\n"
+    header, rows = _rows(lines)
+    numeric = frozenset(header[PAIR_COLUMNS.index("runs") :])
+    return "\n".join(aligned(header, rows, numeric)) + "\n"

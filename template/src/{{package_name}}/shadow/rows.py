@@ -28,8 +28,9 @@ class ShadowComparisonRow:
     shadow_prompt: str
     shadow_model: str
     outcome: ShadowOutcome
-    same_category: bool | None
-    same_priority: bool | None
+    agreement: dict[str, bool] | None
+    """Per aspect the feature compares (triage: category, priority): do the answers agree?
+    None when the candidate did not answer."""
     live_latency_ms: float
     shadow_latency_ms: float | None
     live_cost_nano_usd: int | None

@@ -3,8 +3,8 @@
 The candidate is the shadow plan's prompt label and/or model (each defaulting to what answered
 live), asked alone, once: no fallback, no retry, so its own failures are what is measured. Its
 call is metered as shadow traffic (a ledger row marked `shadow`, never charged to the tenant's
-budgets) and the comparison (same category? same priority? latency and cost of each) is one
-`shadow_comparisons` row.
+budgets) and the comparison (agreement on category and on priority, latency and cost of each)
+is one `shadow_comparisons` row.
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ class TriageShadow:
         except Exception:  # the candidate's failure is a result to record, not an error here
             outcome = "error"
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        agreement = agreement_of(live.answer, result) if result is not None else None
         self.writer.record(
             ShadowComparisonRow(
                 created_at=dt.datetime.now(dt.UTC),
@@ -113,8 +114,7 @@ class TriageShadow:
                 shadow_prompt=prompt.ref,
                 shadow_model=model_name,
                 outcome=outcome,
-                same_category=result.category == live.answer.category if result else None,
-                same_priority=result.priority == live.answer.priority if result else None,
+                agreement=agreement,
                 live_latency_ms=live.latency_ms,
                 shadow_latency_ms=latency_ms if outcome != "timeout" else None,
                 live_cost_nano_usd=live.cost_nano_usd,
@@ -126,6 +126,13 @@ class TriageShadow:
             shadow_prompt=prompt.ref,
             shadow_model=model_name,
             outcome=outcome,
-            same_category=result.category == live.answer.category if result else None,
-            same_priority=result.priority == live.answer.priority if result else None,
+            agreement=agreement,
         )
+
+
+def agreement_of(live: TriageResult, shadow: TriageResult) -> dict[str, bool]:
+    """Where two triage answers agree: the category and the priority (summaries always differ)."""
+    return {
+        "category": shadow.category == live.category,
+        "priority": shadow.priority == live.priority,
+    }
