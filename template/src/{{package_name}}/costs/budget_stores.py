@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class _Window:
-    """One budget window in memory: what it spent, and each hold's amount and placing time."""
+    """One budget window in memory: what it spent, and each hold's amount and placing time, in
+    the order placed (the clock only moves forward), so the oldest hold is the first."""
 
     spent: int = 0
     holds: dict[str, tuple[int, float]] = field(default_factory=dict)
@@ -31,12 +32,15 @@ class _Window:
         return Totals(self.spent, sum(amount for amount, _ in self.holds.values()))
 
     def give_back_abandoned(self, now: float, abandon_after: float) -> None:
-        for hold_id, (_, placed) in list(self.holds.items()):
-            if now - placed > abandon_after:
-                del self.holds[hold_id]
+        while self.holds:
+            oldest, (_, placed) = next(iter(self.holds.items()))
+            if now - placed <= abandon_after:
+                return
+            del self.holds[oldest]
 
     def oldest_hold_age(self, now: float) -> float:
-        return now - min(placed for _, placed in self.holds.values())
+        _, placed = next(iter(self.holds.values()))
+        return now - placed
 
 
 class MemoryBudgetStore:
