@@ -74,7 +74,7 @@ def test_update_keeps_local_edits_and_applies_template_changes(
     readme = project / "README.md"
     readme.write_text(readme.read_text() + TEAM_NOTE)
     threshold = project / ".env.example"
-    threshold.write_text(threshold.read_text().replace("THRESHOLD=0.6", "THRESHOLD=0.7"))
+    threshold.write_text(threshold.read_text().replace('"triage": 0.6}', '"triage": 0.7}'))
     (project / "tests" / "test_team.py").write_text(
         '"""A test the team added."""\n\n\ndef test_team_invariant() -> None:\n'
         "    assert 2 + 2 == 4\n"
@@ -87,7 +87,7 @@ def test_update_keeps_local_edits_and_applies_template_changes(
     _update(project)
 
     assert TEAM_NOTE in readme.read_text()
-    assert "THRESHOLD=0.7" in threshold.read_text()
+    assert '"triage": 0.7}' in threshold.read_text()
     assert (project / "tests" / "test_team.py").exists()
     assert TEMPLATE_V2_SECTION in (project / "docs" / "runbook.md").read_text()
     assert (project / ".env").read_text() == env_file, ".env is the team's: never rewritten"
@@ -125,3 +125,75 @@ def test_conflicting_edits_are_marked_and_fail_the_projects_checks(
             cwd=project,
             env=env,
         )
+
+
+BEFORE_FEATURE_PLATFORM = "7e59f21ab5e46d3bc8abf32dfea3a635c802c17c"
+"""The last commit with triage in `src/<package>/triage/`, before the feature platform."""
+
+BILLING_KEYWORDS = '"bill, billing, charge,'
+TEAM_KEYWORDS = '"bill, billing, reimbursement, charge,'
+
+
+@pytest.fixture
+def history_repo(tmp_path: Path) -> Path:
+    """This repository's real history, with the working tree committed on top as HEAD."""
+    root = Path(__file__).resolve().parents[1]
+    repo = tmp_path / "template-history"
+    run(["git", "clone", "--quiet", "--no-checkout", str(root), str(repo)], cwd=tmp_path)
+    shutil.copytree(root, repo, ignore=IGNORED, dirs_exist_ok=True)
+    git_init_commit(repo, "The working tree")
+    return repo
+
+
+@pytest.mark.xdist_group("update")
+def test_update_across_the_feature_platform_carries_the_teams_triage_edits(
+    history_repo: Path, tmp_path: Path
+) -> None:
+    env = clean_env(python_interpreter("3.11"))
+    project = generate(
+        tmp_path / "service", {}, template=history_repo, vcs_ref=BEFORE_FEATURE_PLATFORM, env=env
+    )
+    git_init_commit(project)
+    package = project / "src" / "ai_service"
+    rules = package / "triage" / "rules.py"
+    rules.write_text(rules.read_text().replace(BILLING_KEYWORDS, TEAM_KEYWORDS, 1))
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + TEAM_NOTE)
+    git_init_commit(project, "Team edits")
+
+    result = copier("update", "--trust", "--defaults", "--vcs-ref=HEAD", cwd=project, env=env)
+
+    assert not (package / "triage").exists(), "the old folder is moved or removed"
+    assert TEAM_KEYWORDS in (package / "features" / "triage" / "rules.py").read_text()
+    assert "moved your edited src/ai_service/triage/rules.py" in result.stderr
+    assert (package / "serving" / "service.py").exists()
+    env_file = (project / ".env").read_text()
+    assert 'AI_SERVICE_REVIEW_THRESHOLDS={"triage": 0.6}' in env_file
+    assert "TRIAGE_REVIEW_THRESHOLD" not in env_file
+    assert TEAM_NOTE in readme.read_text()
+    assert not list(project.rglob("*.rej"))
+    assert "<<<<<<<" not in run(["git", "diff"], cwd=project).stdout
+
+    run(["uv", "sync", "--locked"], cwd=project, env=env)
+    served = run(
+        ["uv", "run", "--locked", "python", "-c", _ASK_TRIAGE], cwd=project, env=env
+    ).stdout
+    category = served.strip().splitlines()[-1]  # after the service's own log lines
+    assert category == "billing", "the team's keyword answers through the new platform"
+    run(["uv", "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
+
+
+_ASK_TRIAGE = """
+from fastapi.testclient import TestClient
+from ai_service.app import create_app
+from ai_service.settings import Settings
+
+settings = Settings(api_keys="acme:team-key-0123456789abcdef", cache_ttl_seconds=0)
+with TestClient(create_app(settings)) as client:
+    answer = client.post(
+        "/v1/triage",
+        json={"subject": "Question", "body": "About my reimbursement"},
+        headers={"Authorization": "Bearer team-key-0123456789abcdef"},
+    )
+print(answer.json()["category"])
+"""

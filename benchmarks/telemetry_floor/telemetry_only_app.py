@@ -22,13 +22,14 @@ from contextlib import asynccontextmanager
 
 import structlog
 from ai_service.api.request_context import RequestContextMiddleware
+from ai_service.features.triage import FEATURE as TRIAGE
+from ai_service.features.triage.schemas import TriageRequest, TriageResult
 from ai_service.llm.port import ModelRequest
 from ai_service.logs import configure_logging
 from ai_service.redaction import Redactor
 from ai_service.telemetry import semconv
 from ai_service.telemetry.metrics import ServiceMetrics
 from ai_service.telemetry.setup import configure_telemetry
-from ai_service.triage.schemas import TRIAGE_OUTPUT, TriageRequest, TriageResult
 from fastapi import FastAPI, Response
 from opentelemetry.trace import SpanKind
 
@@ -84,7 +85,7 @@ async def triage(ticket: TriageRequest) -> Response:
     variables = {"subject": ticket.subject, "body": ticket.body}
     request = ModelRequest(
         messages=PROMPT.render(variables),
-        output=TRIAGE_OUTPUT,
+        output=TRIAGE.output,
         settings=PROMPT.settings,
         inputs=variables,
     )

@@ -24,11 +24,12 @@ from .audit import SERVICE_ACTOR
 from .components import Components, budget_limits, build_components
 from .database.migrate import migrate
 from .feedback import router as feedback_router
+from .registry import Features
 from .review import router as review_router
+from .serving.routes import feature_router
 from .settings import Settings
 from .telemetry.observed import observe_runtime_state
 from .telemetry.setup import Telemetry, configure_telemetry
-from .triage import router as triage_router
 
 log = structlog.get_logger(__name__)
 
@@ -72,11 +73,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.runtime.stop()
 
 
-def create_app(settings: Settings | None = None, telemetry: Telemetry | None = None) -> FastAPI:
-    """Build the service; any configuration error is raised here, before it takes traffic."""
+def create_app(
+    settings: Settings | None = None,
+    telemetry: Telemetry | None = None,
+    features: Features | None = None,
+) -> FastAPI:
+    """Build the service; any configuration error is raised here, before it takes traffic.
+
+    `features` defaults to the registered ones (`features/__init__.py`)."""
     settings = settings or Settings()
     parts = build_components(
-        settings, telemetry or configure_telemetry(SERVICE_ID, SERVICE_VERSION)
+        settings, telemetry or configure_telemetry(SERVICE_ID, SERVICE_VERSION), features
     )
     app = FastAPI(
         title=SERVICE_NAME,
@@ -94,7 +101,7 @@ def create_app(settings: Settings | None = None, telemetry: Telemetry | None = N
     app.state.database = parts.database
     app.state.audit = parts.audit
     app.state.writer = parts.writer
-    app.state.triage = parts.triage
+    app.state.features = dict(parts.services)
     # Added innermost first: a request meets SecurityHeaders, RequestContext, CORS (when
     # configured: a preflight is answered before admission asks for a key), Admission, BodyLimit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -115,7 +122,8 @@ def create_app(settings: Settings | None = None, telemetry: Telemetry | None = N
         SecurityHeadersMiddleware, hsts_max_age_seconds=settings.hsts_max_age_seconds
     )
     app.include_router(health.router)
-    app.include_router(triage_router.router)
+    for feature in parts.features:
+        app.include_router(feature_router(feature))
     app.include_router(usage.router)
     app.include_router(feedback_router.router)
     app.include_router(review_router.router)

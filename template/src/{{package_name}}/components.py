@@ -26,7 +26,6 @@ from .flags.file_provider import ChangeListener, FlagFileProvider
 from .guardrails.injection_policy import InjectionPolicy
 from .guardrails.output import OutputGuard
 from .llm.breaker import BreakerPolicy
-from .llm.classical import Rules
 from .llm.factory import build_model, build_models
 from .llm.fallback import ChainPolicy, FallbackChain
 from .llm.retry import RetryPolicy
@@ -35,24 +34,16 @@ from .metering import Metering
 from .prompts import LabelMoves, PromptCatalog
 from .rate_limits import TenantRateLimiter
 from .redaction import Redactor
+from .registry import Features, registered
+from .serving.plan import Planner
+from .serving.service import FeatureService
+from .serving.shadow import ShadowJobs
 from .settings import CLASSICAL_MODEL, ENV_PREFIX, Settings
 from .shadow.runner import ShadowRunner
 from .shared_state import SharedState
 from .telemetry.metrics import ServiceMetrics
 from .telemetry.setup import Telemetry
 from .tenant_keys import tenant_provider_keys
-from .triage import FEATURE as TRIAGE
-from .triage.plan import TriagePlanner
-from .triage.rules import triage_rules
-from .triage.schemas import TRIAGE_OUTPUT
-from .triage.service import TriageService
-from .triage.shadow import TriageShadow
-
-CLASSICAL_RULES: Mapping[str, Rules] = {TRIAGE_OUTPUT.name: triage_rules}
-"""Each feature's offline answer, served by the classical model."""
-
-FEATURE_SCHEMAS: Mapping[str, str] = {TRIAGE: TRIAGE_OUTPUT.name}
-"""The output schema each feature's prompt must target."""
 
 log = structlog.get_logger(__name__)
 
@@ -74,23 +65,30 @@ class Components:
     failed_auth: FailedAuthGuard
     flags: FeatureFlags
     shadow: ShadowRunner
-    triage: TriageService
+    features: Features
+    services: Mapping[str, FeatureService]
+    """Each registered feature's service, by feature name."""
 
 
-def build_components(settings: Settings, telemetry: Telemetry) -> Components:
-    """Build every part; a configuration error is raised here, before any traffic."""
+def build_components(
+    settings: Settings, telemetry: Telemetry, features: Features | None = None
+) -> Components:
+    """Build every part; a configuration error is raised here, before any traffic.
+
+    `features` defaults to the registered ones (`features/__init__.py`)."""
+    features = features or registered()
     metrics = ServiceMetrics(telemetry.meter)
     redactor = Redactor(configured_secrets(settings))
     database = create_async_engine(settings.database_url.get_secret_value())
     writer = RowWriter(database)
     audit = AuditLog(database)
     catalog = PromptCatalog(
-        settings.prompts_dir, FEATURE_SCHEMAS, on_labels_moved=_audit_label_moves(audit)
+        settings.prompts_dir, features.output_schemas, on_labels_moved=_audit_label_moves(audit)
     )
     chains = TenantChains(
-        shared=model_chain(settings),
+        shared=model_chain(settings, features),
         own={
-            tenant: model_chain(settings, keys, keys_of=tenant)
+            tenant: model_chain(settings, features, keys, keys_of=tenant)
             for tenant, keys in tenant_provider_keys(settings.tenant_overrides).items()
         },
     )
@@ -144,31 +142,44 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
         settings.tenant_attributes,
     )
     shadow = ShadowRunner(settings.shadow_max_concurrency, settings.shadow_timeout_seconds)
-    triage = TriageService(
-        planner=TriagePlanner(
-            chains=chains,
-            catalog=catalog,
-            flags=flags,
-            feature_off=settings.feature_off_response,
-            injection=injection_policy(settings, metrics),
-        ),
-        chains=chains,
-        review_threshold=settings.triage_review_threshold,
-        metering=metering,
-        rate_limiter=rate_limiter,
-        cache=ResponseCache(
-            shared.cache_store(settings.cache_max_entries), settings.cache_ttl_seconds, metrics
-        ),
-        writer=writer,
-        shadow=shadow,
-        shadow_jobs=TriageShadow(chains, catalog, metering, prices, writer),
-        output_guard=OutputGuard(
-            forbidden=settings.forbidden_output,
-            pii_policy=settings.output_pii_policy,
-            redactor=redactor,
-            metrics=metrics,
-        ),
+    injection = injection_policy(settings, features, metrics)
+    cache = ResponseCache(
+        shared.cache_store(settings.cache_max_entries), settings.cache_ttl_seconds, metrics
     )
+    output_guard = OutputGuard(
+        forbidden=settings.forbidden_output,
+        pii_policy=settings.output_pii_policy,
+        redactor=redactor,
+        metrics=metrics,
+    )
+    unknown = sorted(settings.review_thresholds.keys() - features.by_name.keys())
+    if unknown:
+        raise ValueError(
+            f"{ENV_PREFIX}REVIEW_THRESHOLDS names unknown features {unknown}; "
+            f"the features are {sorted(features.by_name)}"
+        )
+    services = {}
+    for feature in features:
+        services[feature.name] = FeatureService(
+            feature=feature,
+            planner=Planner(
+                feature=feature,
+                chains=chains,
+                catalog=catalog,
+                flags=flags,
+                feature_off=settings.feature_off_response,
+                injection=injection,
+            ),
+            chains=chains,
+            review_threshold=settings.review_thresholds.get(feature.name, feature.review_threshold),
+            metering=metering,
+            rate_limiter=rate_limiter,
+            cache=cache,
+            writer=writer,
+            shadow=shadow,
+            shadow_jobs=ShadowJobs(feature, chains, catalog, metering, prices, writer),
+            output_guard=output_guard,
+        )
     return Components(
         telemetry=telemetry,
         metrics=metrics,
@@ -183,18 +194,23 @@ def build_components(settings: Settings, telemetry: Telemetry) -> Components:
         failed_auth=failed_auth,
         flags=flags,
         shadow=shadow,
-        triage=triage,
+        features=features,
+        services=services,
     )
 
 
 def model_chain(
-    settings: Settings, api_keys: Mapping[str, SecretStr] | None = None, *, keys_of: str = "service"
+    settings: Settings,
+    features: Features,
+    api_keys: Mapping[str, SecretStr] | None = None,
+    *,
+    keys_of: str = "service",
 ) -> FallbackChain:
     """Every configured model, called with `api_keys` where given (a tenant's own), else with
-    the service's keys."""
+    the service's keys; the classical model answers with each feature's rules."""
     return FallbackChain(
-        build_models(settings.all_models, CLASSICAL_RULES, api_keys),
-        last_resort=build_model(CLASSICAL_MODEL, CLASSICAL_RULES),
+        build_models(settings.all_models, features.rules, api_keys),
+        last_resort=build_model(CLASSICAL_MODEL, features.rules),
         policy=chain_policy(settings),
         keys_of=keys_of,
     )
@@ -223,16 +239,21 @@ def chain_policy(settings: Settings) -> ChainPolicy:
     )
 
 
-def injection_policy(settings: Settings, metrics: ServiceMetrics) -> InjectionPolicy:
-    """Each feature's action on prompt injection; naming a feature that does not exist is an
-    error, not a policy silently ignored."""
-    unknown = sorted(settings.injection_policy.keys() - FEATURE_SCHEMAS.keys())
+def injection_policy(
+    settings: Settings, features: Features, metrics: ServiceMetrics
+) -> InjectionPolicy:
+    """Each feature's action on prompt injection: its own default unless the setting names it;
+    naming a feature that does not exist is an error, not a policy silently ignored."""
+    unknown = sorted(settings.injection_policy.keys() - features.by_name.keys())
     if unknown:
         raise ValueError(
             f"{ENV_PREFIX}INJECTION_POLICY names unknown features {unknown}; "
-            f"the features are {sorted(FEATURE_SCHEMAS)}"
+            f"the features are {sorted(features.by_name)}"
         )
-    return InjectionPolicy(settings.injection_threshold, metrics, settings.injection_policy)
+    actions = {feature.name: feature.injection for feature in features}
+    return InjectionPolicy(
+        settings.injection_threshold, metrics, actions | settings.injection_policy
+    )
 
 
 def budget_limits(settings: Settings) -> BudgetLimits:

@@ -210,9 +210,9 @@ def _reason(exc: DBAPIError | OSError) -> object:
 
 def _feature_schemas() -> dict[str, str]:
     # Imported here: `components` loads the whole service, which `--help` does not need.
-    from .components import FEATURE_SCHEMAS
+    from .registry import registered
 
-    return dict(FEATURE_SCHEMAS)
+    return registered().output_schemas
 
 
 def _catalog(settings: PromptSettings) -> PromptCatalog:

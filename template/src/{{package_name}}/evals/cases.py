@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from ..triage.schemas import Category, Priority, TriageRequest
+from ..features.triage.schemas import Category, Priority, TriageRequest
 
 if TYPE_CHECKING:
     from pydantic_evals import Case, Dataset

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..components import CLASSICAL_RULES, FEATURE_SCHEMAS
 from ..costs.pricing import PriceBook
 from ..llm.classical import PROVIDER as CLASSICAL
 from ..llm.context_window import context_window
@@ -25,7 +24,7 @@ from ..llm.errors import ModelConfigurationError
 from ..llm.factory import build_model
 from ..llm.port import Model
 from ..prompts import PromptCatalog
-from ..triage import FEATURE as TRIAGE
+from ..registry import registered
 from .cases import load_cases
 from .gate import GateConfig
 from .judge import METRIC as JUDGE_METRIC
@@ -67,8 +66,12 @@ async def run_eval(
     """Score `options.model` (or `model`, already built) with the prompt `options.prompt_label`
     serves on every case of `options.dataset`."""
     cases = load_cases(options.dataset)
-    prompt = PromptCatalog(settings.prompts_dir, FEATURE_SCHEMAS).get(TRIAGE, options.prompt_label)
-    model = model or build_model(options.model, CLASSICAL_RULES)
+    features = registered()
+    triage = features.get("triage")
+    prompt = PromptCatalog(settings.prompts_dir, features.output_schemas).get(
+        triage.name, options.prompt_label
+    )
+    model = model or build_model(options.model, features.rules)
     judge, skipped = _judge(options.judge_model)
     empty_ticket = {"subject": "", "body": ""}
     system = "\n".join(m.content for m in prompt.render(empty_ticket) if m.role == "system")
@@ -84,6 +87,7 @@ async def run_eval(
     if judge is not None:
         scorers.append(SummaryQuality(judge))
     task = TriageTask(
+        triage,
         model,
         prompt,
         PriceBook(settings.model_prices),
@@ -143,6 +147,6 @@ def _judge(spec: str | None) -> tuple[Model | None, dict[str, str]]:
     if spec.partition(":")[0] == CLASSICAL:
         return None, {JUDGE_METRIC: "the classical model cannot judge prose"}
     try:
-        return build_model(spec, CLASSICAL_RULES), {}
+        return build_model(spec, registered().rules), {}
     except ModelConfigurationError as exc:
         return None, {JUDGE_METRIC: f"judge {spec} unavailable: {exc}"}

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, get_args
 
+from ..features.triage.schemas import Priority
 from ..redaction import Redactor
-from ..triage.schemas import Priority
 from .task import EvalAnswer
 
 if TYPE_CHECKING:

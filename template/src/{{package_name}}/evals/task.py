@@ -23,12 +23,14 @@ from tenacity import (
 )
 
 from ..costs.pricing import PriceBook
+from ..feature import Feature
+from ..features.triage.schemas import TriageRequest, TriageResult
 from ..llm import structured
 from ..llm.errors import ModelError, ModelUnavailableError
 from ..llm.port import Model, ModelRequest, Usage
 from ..prompts import Prompt
-from ..triage.requests import fit, render
-from ..triage.schemas import TriageRequest, TriageResult
+from ..serving.plan import text_fields
+from ..serving.requests import fit, render
 from .calls import CountingObserver
 
 MAX_BACKOFF_SECONDS = 10.0
@@ -51,6 +53,7 @@ class EvalAnswer(BaseModel):
 class TriageTask:
     """Answer tickets with `model` and `prompt`, as the service would without its fallbacks."""
 
+    feature: Feature
     model: Model
     prompt: Prompt
     prices: PriceBook
@@ -60,13 +63,13 @@ class TriageTask:
     """The first retry waits up to this long; each next one up to twice as long (full jitter)."""
 
     async def __call__(self, ticket: TriageRequest) -> EvalAnswer:
-        request = render(self.prompt, ticket.subject, ticket.body)
+        request = render(self.feature, self.prompt, text_fields(ticket))
         observer = CountingObserver()
         started = time.perf_counter()
         result: TriageResult | None = None
         error: str | None = None
         try:
-            fitted = fit(self.prompt, ticket, request, self.context_window)
+            fitted = fit(self.feature, self.prompt, ticket, request, self.context_window)
             result = await self._generate(fitted, observer)
         except ModelError as exc:
             error = type(exc).__name__

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..triage.schemas import MAX_SUMMARY_CHARS, Category, Priority
+from ..features.triage.schemas import MAX_SUMMARY_CHARS, Category, Priority
 
 MAX_COMMENT_CHARS = 2_000
 """A comment explains a rating or a decision in a few sentences; it is not a second ticket."""

@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..database.tables import answers, feedback
 from ..evals.cases import CaseMetadata, ExpectedTriage, Source, dataset_type
+from ..features.triage import FEATURE as TRIAGE
+from ..features.triage.schemas import TriageRequest
 from ..redaction import Redactor
-from ..triage import FEATURE as TRIAGE
-from ..triage.schemas import TriageRequest
 
 SLICE = "production"
 """The dataset slice exported cases belong to: real traffic, as opposed to written cases."""
@@ -75,7 +75,7 @@ async def corrected_answers(
             answers.c.prompt_version,
             answers.c.model,
         )
-        .where(answers.c.feature == TRIAGE, answers.c.review_status == "resolved")
+        .where(answers.c.feature == TRIAGE.name, answers.c.review_status == "resolved")
         .order_by(answers.c.id)
     )
     rated = (
@@ -96,7 +96,7 @@ async def corrected_answers(
                 ),
             )
         )
-        .where(answers.c.feature == TRIAGE, feedback.c.correction.is_not(None))
+        .where(answers.c.feature == TRIAGE.name, feedback.c.correction.is_not(None))
         .order_by(feedback.c.id.desc())
     )
     if since is not None:

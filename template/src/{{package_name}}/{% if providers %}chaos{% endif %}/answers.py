@@ -1,7 +1,9 @@
-"""What the fake model answers: plausible triage results, or the bad answers a fault asks for.
+"""What the fake model answers: plausible results, or the bad answers a fault asks for.
 
-A structured request for `triage_result` is answered by the keyword rules on the ticket found in
-the last user message, so a service pointed at the fake gives sensible results. Token counts are
+A structured request for a registered feature's result is answered by that feature's offline
+rules, on the fields found between `<field>` tags in the last user message (the whole message
+stands in for the `truncated` field when it has no tags), so a service pointed at the fake
+gives sensible results. Token counts are
 derived from text lengths; the system prompt counts as cached input, as a stable prefix would.
 """
 
@@ -11,8 +13,7 @@ import json
 import math
 import re
 
-from ..triage.rules import triage_rules
-from ..triage.schemas import TRIAGE_OUTPUT
+from ..registry import registered
 from .faults import FaultKind
 from .wire import Answer, ChatRequest, Ending
 
@@ -21,9 +22,6 @@ FIXED_TEXT = "This is a canned answer from the fake model provider."
 REFUSAL_TEXT = "I can't help with that request."
 MALFORMED_TEXT = '{"category": "billing", "priority": '
 WRONG_SCHEMA_TEXT = json.dumps({"label": "billing", "urgency": "high"})
-
-_SUBJECT = re.compile(r"<subject>(.*?)</subject>", re.DOTALL)
-_BODY = re.compile(r"<body>(.*?)</body>", re.DOTALL)
 
 
 def tokens(text: str) -> int:
@@ -55,14 +53,16 @@ def compose_answer(fault: FaultKind, request: ChatRequest) -> Answer:
 
 
 def plausible_text(request: ChatRequest) -> str:
-    """Triage results for triage requests, a fixed sentence (as JSON if asked) otherwise."""
-    if request.output_name == TRIAGE_OUTPUT.name:
-        subject, body = _SUBJECT.search(request.last_user), _BODY.search(request.last_user)
-        ticket = {
-            "subject": subject[1].strip() if subject else "",
-            "body": body[1].strip() if body else request.last_user,
-        }
-        return json.dumps(triage_rules(ticket), ensure_ascii=False)
+    """A feature's rules for its requests, a fixed sentence (as JSON if asked) otherwise."""
+    features = {feature.output_schema: feature for feature in registered()}
+    feature = features.get(request.output_name or "")
+    if feature is not None:
+        inputs = {}
+        for name in feature.request.model_fields:
+            tagged = re.search(rf"<{name}>(.*?)</{name}>", request.last_user, re.DOTALL)
+            fallback = request.last_user if name == feature.truncated else ""
+            inputs[name] = tagged[1].strip() if tagged else fallback
+        return json.dumps(feature.rules(inputs), ensure_ascii=False)
     if request.output_name is not None:
         return json.dumps({"answer": FIXED_TEXT})
     return FIXED_TEXT

@@ -1,10 +1,10 @@
-"""Triage's shadow job: the candidate answers the same ticket, and the two are compared.
+"""A feature's shadow job: the candidate answers the same request, and the two are compared.
 
 The candidate is the shadow plan's prompt label and/or model (each defaulting to what answered
 live), asked alone, once: no fallback, no retry, so its own failures are what is measured. Its
 call is metered as shadow traffic (a ledger row marked `shadow`, never charged to the tenant's
-budgets) and the comparison (agreement on category and on priority, latency and cost of each)
-is one `shadow_comparisons` row.
+budgets) and the comparison (agreement on each of the feature's `compared` fields, latency and
+cost of each) is one `shadow_comparisons` row.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import time
 from dataclasses import dataclass, replace
 
 import structlog
+from pydantic import BaseModel
 
 from ..costs.pricing import PriceBook, to_nano_usd
 from ..database.writer import RowWriter
+from ..feature import Feature
 from ..flags.features import ShadowPlan
 from ..llm import structured
 from ..llm.tenant_chains import TenantChains
@@ -25,8 +27,9 @@ from ..metering import CallContext, Metering
 from ..prompts import PromptCatalog, PromptError
 from ..shadow.rows import ShadowComparisonRow, ShadowOutcome
 from ..shadow.runner import ShadowJob
+from .answers import answered
+from .plan import text_fields
 from .requests import render
-from .schemas import TriageRequest, TriageResponse, TriageResult
 
 log = structlog.get_logger(__name__)
 
@@ -35,15 +38,16 @@ log = structlog.get_logger(__name__)
 class LiveAnswer:
     """What the shadow is compared with."""
 
-    answer: TriageResponse
+    answer: BaseModel
     latency_ms: float
     cost_nano_usd: int | None
 
 
 @dataclass(frozen=True, slots=True)
-class TriageShadow:
-    """Builds the shadow job for one sampled request."""
+class ShadowJobs:
+    """Builds the shadow job for one sampled request of `feature`."""
 
+    feature: Feature
     chains: TenantChains
     catalog: PromptCatalog
     metering: Metering
@@ -51,22 +55,23 @@ class TriageShadow:
     writer: RowWriter
 
     def job(
-        self, plan: ShadowPlan, ticket: TriageRequest, live: LiveAnswer, call: CallContext
+        self, plan: ShadowPlan, seen: BaseModel, live: LiveAnswer, call: CallContext
     ) -> ShadowJob:
         async def run(seconds: float) -> None:
-            await self._run(plan, ticket, live, call, seconds)
+            await self._run(plan, seen, live, call, seconds)
 
         return run
 
     async def _run(
         self,
         plan: ShadowPlan,
-        ticket: TriageRequest,
+        seen: BaseModel,
         live: LiveAnswer,
         call: CallContext,
         seconds: float,
     ) -> None:
-        name, _, live_version = live.answer.prompt_version.partition("@")
+        answer = answered(live.answer)
+        name, _, live_version = answer.prompt_version.partition("@")
         try:
             prompt = (
                 self.catalog.get(name, plan.prompt_label)
@@ -76,7 +81,7 @@ class TriageShadow:
         except PromptError as exc:
             log.warning("shadow_skipped", reason="unknown prompt label", error=str(exc))
             return
-        model_name = plan.model or live.answer.model
+        model_name = plan.model or answer.model
         models = self.chains.for_tenant(call.tenant)
         if not models.knows(model_name):
             log.warning("shadow_skipped", reason="unknown model", model=model_name)
@@ -84,14 +89,14 @@ class TriageShadow:
         observer = self.metering.for_request(replace(call, prompt=prompt.ref, shadow=True))
         started = time.perf_counter()
         outcome: ShadowOutcome = "ok"
-        result: TriageResult | None = None
+        result: BaseModel | None = None
         cost: int | None = None
         try:
             async with asyncio.timeout(seconds):
                 generation = await structured.generate(
                     models.model(model_name),
-                    render(prompt, ticket.subject, ticket.body),
-                    TriageResult,
+                    render(self.feature, prompt, text_fields(seen)),
+                    self.feature.result,
                     observer,
                 )
             result = generation.output
@@ -102,15 +107,19 @@ class TriageShadow:
         except Exception:  # the candidate's failure is a result to record, not an error here
             outcome = "error"
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        agreement = agreement_of(live.answer, result) if result is not None else None
+        agreement = (
+            self.feature.agreement(live.answer.model_dump(), result.model_dump())
+            if result is not None
+            else None
+        )
         self.writer.record(
             ShadowComparisonRow(
                 created_at=dt.datetime.now(dt.UTC),
                 request_id=call.request_id or "",
                 tenant=call.tenant,
                 feature=call.feature,
-                live_prompt=live.answer.prompt_version,
-                live_model=live.answer.model,
+                live_prompt=answer.prompt_version,
+                live_model=answer.model,
                 shadow_prompt=prompt.ref,
                 shadow_model=model_name,
                 outcome=outcome,
@@ -128,11 +137,3 @@ class TriageShadow:
             outcome=outcome,
             agreement=agreement,
         )
-
-
-def agreement_of(live: TriageResult, shadow: TriageResult) -> dict[str, bool]:
-    """Where two triage answers agree: the category and the priority (summaries always differ)."""
-    return {
-        "category": shadow.category == live.category,
-        "priority": shadow.priority == live.priority,
-    }

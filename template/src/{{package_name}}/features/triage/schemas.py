@@ -1,4 +1,4 @@
-"""The shapes of a triage request, the model's answer and the API response.
+"""The shapes of a triage request, the model's answer and a person's correction.
 
 All three forbid unknown fields and lax coercions, so a client or a model that sends something
 unexpected gets a clear validation error instead of a silently guessed value.
@@ -10,8 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ..guardrails.text import VISIBLE_PATTERN, NormalisedText
-from ..llm.port import OutputSchema
+from ...guardrails.text import VISIBLE_PATTERN, NormalisedText
 
 Category = Literal["billing", "technical", "account", "feature_request", "other"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -58,17 +57,14 @@ class TriageResult(BaseModel):
     confidence: Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-TRIAGE_OUTPUT = OutputSchema(name="triage_result", json_schema=TriageResult.model_json_schema())
+class TriageCorrection(BaseModel):
+    """The category and priority the answer should have had, and optionally a better summary.
 
+    The same enums as the model's answer, so a correction can become an eval case as it is.
+    """
 
-class TriageResponse(TriageResult):
-    """The API answer: the triage result plus what produced it."""
+    model_config = _STRICT
 
-    model: Annotated[str, Field(description="The provider:model that answered.")]
-    prompt_version: Annotated[str, Field(description="The prompt used, as name@version.")]
-    degraded: Annotated[
-        bool, Field(description="True when a fallback model answered instead of the first choice.")
-    ]
-    cached: Annotated[
-        bool, Field(description="True when the answer was reused from an identical request.")
-    ]
+    category: Category
+    priority: Priority
+    summary: Annotated[str | None, Field(min_length=1, max_length=MAX_SUMMARY_CHARS)] = None

@@ -1,8 +1,8 @@
-"""How one triage request will be answered, decided before any model is asked.
+"""How one request of a feature will be answered, decided before any model is asked.
 
 The flags' decision for the tenant turns the feature off (a problem, or the classical model,
 as configured) or picks the prompt by label and the model to ask first. The prompt-injection
-policy decides what the model may see of the ticket, and whether its answer goes to review.
+policy decides what the model may see of the request, and whether its answer goes to review.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 import structlog
+from pydantic import BaseModel
 
+from ..feature import Feature
 from ..flags.features import DEFAULT_LABEL, FeatureDecision, FeatureDisabledError, FeatureFlags
 from ..guardrails.injection_policy import InjectionPolicy
 from ..llm.tenant_chains import TenantChains
 from ..metering import CallContext
 from ..prompts import Prompt, PromptCatalog, PromptError
 from ..settings import CLASSICAL_MODEL
-from . import FEATURE
-from .schemas import TriageRequest
 
 log = structlog.get_logger(__name__)
 
@@ -37,9 +37,11 @@ class Plan:
 
 
 @dataclass(frozen=True, slots=True)
-class TriagePlanner:
-    """Plans requests from the flags, the prompt catalog and the injection policy."""
+class Planner:
+    """Plans one feature's requests from the flags, the prompt catalog and the injection
+    policy."""
 
+    feature: Feature
     chains: TenantChains
     catalog: PromptCatalog
     flags: FeatureFlags
@@ -47,37 +49,43 @@ class TriagePlanner:
     injection: InjectionPolicy
 
     def plan(
-        self, ticket: TriageRequest, tenant: str, request_id: str | None
-    ) -> tuple[TriageRequest, Plan]:
-        """The ticket as the model may see it, and the plan for answering it.
+        self, received: BaseModel, tenant: str, request_id: str | None
+    ) -> tuple[BaseModel, Plan]:
+        """The request as the model may see it, and the plan for answering it.
 
-        Raises `FeatureDisabledError` when the flags turn triage off and it is configured to
-        refuse, and `InjectionBlockedError` when the injection policy blocks the ticket.
+        Raises `FeatureDisabledError` when the flags turn the feature off and it is configured
+        to refuse, and `InjectionBlockedError` when the injection policy blocks the request.
         """
-        decision = self.flags.decide(FEATURE, tenant)
+        name = self.feature.name
+        decision = self.flags.decide(name, tenant)
         first = self._first_model(decision, tenant)
         prompt = self._prompt(decision.prompt_label)
-        screening = self.injection.screen(FEATURE, {"subject": ticket.subject, "body": ticket.body})
-        seen = ticket.model_copy(update=dict(screening.fields))
-        call = CallContext(tenant, FEATURE, prompt.ref, request_id)
+        screening = self.injection.screen(name, text_fields(received))
+        seen = received.model_copy(update=dict(screening.fields))
+        call = CallContext(tenant, name, prompt.ref, request_id)
         return seen, Plan(prompt, first, call, decision, flagged=screening.flagged)
 
     def _first_model(self, decision: FeatureDecision, tenant: str) -> str | None:
         if not decision.enabled:
             if self.feature_off == "problem":
-                raise FeatureDisabledError(FEATURE)
+                raise FeatureDisabledError(self.feature.name)
             return CLASSICAL_MODEL
         if decision.model is None:
             return None
         if self.chains.for_tenant(tenant).knows(decision.model):
             return decision.model
-        log.warning("flag_model_unknown", feature=FEATURE, model=decision.model)
+        log.warning("flag_model_unknown", feature=self.feature.name, model=decision.model)
         return None
 
     def _prompt(self, label: str) -> Prompt:
         """The prompt the flag's label serves; the default label's when it is unknown."""
         try:
-            return self.catalog.get(FEATURE, label)
+            return self.catalog.get(self.feature.name, label)
         except PromptError as exc:
-            log.warning("flag_label_unknown", feature=FEATURE, error=str(exc))
-            return self.catalog.get(FEATURE, DEFAULT_LABEL)
+            log.warning("flag_label_unknown", feature=self.feature.name, error=str(exc))
+            return self.catalog.get(self.feature.name, DEFAULT_LABEL)
+
+
+def text_fields(request: BaseModel) -> dict[str, str]:
+    """A request's fields by name: all text (the feature contract checks), in schema order."""
+    return {name: getattr(request, name) for name in type(request).model_fields}
