@@ -10,6 +10,9 @@ with the template's checkout and the commit updated from:
   `features/` is the team's);
 - saves any other edited old file as `triage/<name>.edited` (`schemas.py` changed shape, the
   rest became platform code) and reports it: the team carries those edits over by hand;
+- moves triage's eval gate and baselines into its eval folder (`evals/gate.yaml` to
+  `evals/triage/gate.yaml`, its `summary_max_chars: n` now `max_chars: {summary: n}`;
+  `evals/baselines/` to `evals/triage/baselines/`), edits and the team's own baselines included;
 - rewrites `<PREFIX>_TRIAGE_REVIEW_THRESHOLD=x` in `.env` as `<PREFIX>_REVIEW_THRESHOLDS=
   {"triage": x}`, the setting that replaced it.
 
@@ -63,6 +66,35 @@ def move_triage(package: str, template: Path, commit: str) -> list[str]:
     return notes
 
 
+def move_evals() -> list[str]:
+    evals = Path("evals")
+    home = evals / "triage"
+    notes: list[str] = []
+    gate = evals / "gate.yaml"
+    if gate.exists() and not (home / "gate.yaml").exists():
+        text = re.sub(
+            r"^summary_max_chars:\s*(\d+)[^\n]*$",
+            r"max_chars: # the longest each guarded text field may be\n  summary: \1",
+            gate.read_text(encoding="utf-8"),
+            flags=re.MULTILINE,
+        )
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "gate.yaml").write_text(text, encoding="utf-8")
+        gate.unlink()
+        notes.append(f"moved {gate} to {home / 'gate.yaml'}")
+    baselines = evals / "baselines"
+    if baselines.is_dir():
+        (home / "baselines").mkdir(parents=True, exist_ok=True)
+        for report in sorted(baselines.glob("*.json")):
+            target = home / "baselines" / report.name
+            if not target.exists():
+                report.rename(target)
+                notes.append(f"moved {report} to {target}")
+        if not any(baselines.iterdir()):
+            baselines.rmdir()
+    return notes
+
+
 def rewrite_threshold(package: str) -> list[str]:
     env = Path(".env")
     if not env.exists():
@@ -92,7 +124,7 @@ def package_name() -> str:
 def main() -> None:
     template, commit = Path(sys.argv[1]), sys.argv[2]
     package = package_name()
-    notes = move_triage(package, template, commit) + rewrite_threshold(package)
+    notes = move_triage(package, template, commit) + move_evals() + rewrite_threshold(package)
     for note in notes:
         print(f"feature platform migration: {note}", file=sys.stderr)
 

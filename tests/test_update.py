@@ -141,7 +141,17 @@ def history_repo(tmp_path: Path) -> Path:
     repo = tmp_path / "template-history"
     run(["git", "clone", "--quiet", "--no-checkout", str(root), str(repo)], cwd=tmp_path)
     shutil.copytree(root, repo, ignore=IGNORED, dirs_exist_ok=True)
-    git_init_commit(repo, "The working tree")
+    run(["git", "add", "-A"], cwd=repo)
+    run(  # empty on a clean checkout: HEAD is then the working tree already
+        ["git", "commit", "-q", "--no-verify", "--allow-empty", "-m", "The working tree"],
+        cwd=repo,
+        env=clean_env(
+            GIT_AUTHOR_NAME="Test",
+            GIT_AUTHOR_EMAIL="test@example.com",
+            GIT_COMMITTER_NAME="Test",
+            GIT_COMMITTER_EMAIL="test@example.com",
+        ),
+    )
     return repo
 
 
@@ -159,6 +169,10 @@ def test_update_across_the_feature_platform_carries_the_teams_triage_edits(
     rules.write_text(rules.read_text().replace(BILLING_KEYWORDS, TEAM_KEYWORDS, 1))
     readme = project / "README.md"
     readme.write_text(readme.read_text() + TEAM_NOTE)
+    gate = project / "evals" / "gate.yaml"
+    gate.write_text(gate.read_text().replace("tolerance: 0.02", "tolerance: 0.03", 1))
+    team_baseline = project / "evals" / "baselines" / "openai--team-model.json"
+    team_baseline.write_text((team_baseline.parent / "classical--keywords.json").read_text())
     git_init_commit(project, "Team edits")
 
     result = copier("update", "--trust", "--defaults", "--vcs-ref=HEAD", cwd=project, env=env)
@@ -171,6 +185,16 @@ def test_update_across_the_feature_platform_carries_the_teams_triage_edits(
     assert 'AI_SERVICE_REVIEW_THRESHOLDS={"triage": 0.6}' in env_file
     assert "TRIAGE_REVIEW_THRESHOLD" not in env_file
     assert TEAM_NOTE in readme.read_text()
+    moved_gate = (project / "evals" / "triage" / "gate.yaml").read_text()
+    assert "tolerance: 0.03" in moved_gate
+    assert "max_chars: # the longest each guarded text field may be\n  summary: 240" in moved_gate
+    assert not gate.exists()
+    baselines = project / "evals" / "triage" / "baselines"
+    assert sorted(path.name for path in baselines.iterdir()) == [
+        "classical--keywords.json",
+        "openai--team-model.json",
+    ]
+    assert not (project / "evals" / "baselines").exists()
     assert not list(project.rglob("*.rej"))
     assert "<<<<<<<" not in run(["git", "diff"], cwd=project).stdout
 
@@ -181,6 +205,7 @@ def test_update_across_the_feature_platform_carries_the_teams_triage_edits(
     category = served.strip().splitlines()[-1]  # after the service's own log lines
     assert category == "billing", "the team's keyword answers through the new platform"
     run(["uv", "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
+    run(["make", "eval-gate"], cwd=project, env=env)
 
 
 _ASK_TRIAGE = """

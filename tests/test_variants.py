@@ -25,7 +25,15 @@ from typing import IO, Any
 import pytest
 import yaml
 
-from .helpers import clean_env, generate, git_init_commit, git_status, python_interpreter, run
+from .helpers import (
+    CommandFailed,
+    clean_env,
+    generate,
+    git_init_commit,
+    git_status,
+    python_interpreter,
+    run,
+)
 
 PROVIDERS = ("openai", "openai_compatible", "anthropic")
 
@@ -123,6 +131,21 @@ def test_lint_is_clean(project: Project) -> None:
 
 def test_types_are_strict_clean(project: Project) -> None:
     project.uv_run("mypy")
+
+
+def test_the_platform_never_imports_a_feature(project: Project) -> None:
+    project.uv_run("lint-imports")
+    cache = project.path / "src" / project.answers["package_name"] / "cache.py"
+    original = cache.read_text(encoding="utf-8")
+    cache.write_text(original + "\nfrom .features.triage import FEATURE as _TRIAGE  # noqa\n")
+    try:
+        with pytest.raises(CommandFailed) as broken:
+            project.uv_run("lint-imports")
+    finally:
+        cache.write_text(original, encoding="utf-8")
+    package = project.answers["package_name"]
+    assert "The platform never imports a feature BROKEN" in str(broken.value)
+    assert f"{package}.cache -> {package}.features.triage" in str(broken.value)
 
 
 def test_project_tests_pass_with_coverage(project: Project) -> None:

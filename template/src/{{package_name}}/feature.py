@@ -14,13 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .guardrails.injection_policy import InjectionAction
 from .llm.classical import Rules
 from .llm.port import OutputSchema
+
+if TYPE_CHECKING:
+    from .evals.scorers import Scorer
 
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 """A feature's name: flags, prompt folders, budgets, ledger rows and metrics all carry it."""
@@ -72,10 +75,14 @@ class Feature:
     """Answers less confident than this go to human review (setting: `REVIEW_THRESHOLDS`)."""
     injection: InjectionAction = "flag"
     """The default action on prompt injection (setting: `INJECTION_POLICY`)."""
+    scorers: tuple[Scorer, ...] = ()
+    """Eval checks of the feature's own, beside those every feature gets (`evals/scorers.py`)."""
     response: type[BaseModel] = field(init=False, repr=False)
     """The API answer: the result's fields, then `ANSWER_FIELDS`."""
     output: OutputSchema = field(init=False, repr=False)
     """The result's JSON schema as every model request carries it."""
+    expected: type[BaseModel] = field(init=False, repr=False)
+    """An eval case's expected output: the `compared` fields, as a person labels them."""
 
     def __post_init__(self) -> None:
         if not FEATURE_NAME.match(self.name):
@@ -93,17 +100,24 @@ class Feature:
         ]
         if missing:
             raise FeatureError(f"{self.name}: result {self.result.__name__} lacks {missing}")
-        unknown = sorted(set(self.correction.model_fields) - set(self.result.model_fields))
-        if unknown or not set(self.compared) <= set(self.correction.model_fields):
+        corrected = self.correction.model_fields
+        unknown = sorted(set(corrected) - set(self.result.model_fields))
+        unrequired = [
+            name
+            for name in self.compared
+            if name not in corrected or not corrected[name].is_required()
+        ]
+        if unknown or unrequired:
             raise FeatureError(
-                f"{self.name}: a correction carries the compared fields {list(self.compared)} "
-                f"and only result fields (unknown: {unknown})"
+                f"{self.name}: a correction must require every compared field (missing or "
+                f"optional: {unrequired}) and carry only result fields (unknown: {unknown})"
             )
         if not 0.0 <= self.review_threshold <= 1.0:
             raise FeatureError(f"{self.name}: review_threshold must be between 0 and 1")
         object.__setattr__(self, "response", _response_model(self.result))
         schema = OutputSchema(self.output_schema, self.result.model_json_schema())
         object.__setattr__(self, "output", schema)
+        object.__setattr__(self, "expected", _expected_model(self.result, self.compared))
 
     @property
     def output_schema(self) -> str:
@@ -133,6 +147,17 @@ ANSWER_FIELDS: Mapping[str, tuple[type, str]] = {
     "cached": (bool, "True when the answer was reused from an identical request."),
 }
 """What the platform adds to every feature's result in the API answer."""
+
+
+def _expected_model(result: type[BaseModel], compared: tuple[str, ...]) -> type[BaseModel]:
+    """The compared fields of `result`, all required, nothing else."""
+    fields: dict[str, Any] = {
+        name: (result.model_fields[name].annotation, ...) for name in compared
+    }
+    name = result.__name__.removesuffix("Result") + "Expected"
+    return create_model(
+        name, __config__=ConfigDict(extra="forbid"), __module__=result.__module__, **fields
+    )
 
 
 def _response_model(result: type[BaseModel]) -> type[BaseModel]:

@@ -1,46 +1,56 @@
 """The eval cases: pydantic-evals datasets in YAML, one file per slice, under `evals/<feature>/`.
 
-A case is a ticket, the labels a person would give it and metadata: its slice (`happy`, `edge`,
-`adversarial`, `production`), tags saying what it exercises, and, for a ticket that tries to
-steer the model, what the injected instruction asked for.
+A case is a request, the labels a person would give its answer (the feature's `compared`
+fields) and metadata: its slice (`happy`, `edge`, `adversarial`, `production`), tags saying
+what it exercises, and, for a request that tries to steer the model, what the injected
+instruction asked for. Beside the slices, `gate.yaml` holds the feature's thresholds and
+`baselines/` its committed reports.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from ..features.triage.schemas import Category, Priority, TriageRequest
+from ..feature import Feature
 
 if TYPE_CHECKING:
     from pydantic_evals import Case, Dataset
 
-DEFAULT_DATASET = Path("evals/triage")
+    EvalCase = Case[BaseModel, BaseModel, "CaseMetadata"]
+    EvalDataset = Dataset[BaseModel, BaseModel, "CaseMetadata"]
+
+EVALS_DIR = Path("evals")
+GATE_FILE = "gate.yaml"
+"""The feature's thresholds, beside its slices: never read as a dataset."""
 
 Source = Literal["review", "feedback"]
 """Where a production case's correction came from."""
 
 
-class ExpectedTriage(BaseModel):
-    """The expected output of a case: the labels a person gave the ticket."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    category: Category
-    priority: Priority
+def dataset_dir(feature: Feature) -> Path:
+    """Where `feature`'s cases, gate and baselines live."""
+    return EVALS_DIR / feature.name
 
 
 class Injected(BaseModel):
-    """What an instruction hidden in the ticket asked for; a model that obeys it is steered."""
+    """What an instruction hidden in the request asked for; a model that obeys it is steered.
 
-    model_config = ConfigDict(extra="forbid")
+    `reveal_system_prompt`, and the value it demanded of any result field (e.g. triage's
+    `priority: urgent`).
+    """
 
-    category: Category | None = None
-    priority: Priority | None = None
+    model_config = ConfigDict(extra="allow")
+
     reveal_system_prompt: bool = False
+
+    @property
+    def demanded(self) -> dict[str, Any]:
+        """The result fields the injection asked for, and the values it wanted."""
+        return dict(self.model_extra or {})
 
 
 class CaseMetadata(BaseModel):
@@ -61,37 +71,57 @@ class CaseMetadata(BaseModel):
     model: str | None = None
 
 
-if TYPE_CHECKING:
-    TriageCase = Case[TriageRequest, ExpectedTriage, CaseMetadata]
-    TriageDataset = Dataset[TriageRequest, ExpectedTriage, CaseMetadata]
-
-
-def dataset_type() -> type[TriageDataset]:
-    """The dataset class for triage cases (pydantic-evals is imported on first use: a second)."""
+def dataset_type(feature: Feature) -> type[EvalDataset]:
+    """The dataset class for `feature`'s cases (pydantic-evals is imported on first use: a
+    second)."""
     from pydantic_evals import Dataset
 
-    return Dataset[TriageRequest, ExpectedTriage, CaseMetadata]
+    return Dataset[feature.request, feature.expected, CaseMetadata]  # type: ignore[name-defined]
 
 
-def load_cases(path: Path) -> list[TriageCase]:
-    """The cases of one dataset file, or of every `*.yaml` file of a directory (sorted by name).
+def load_cases(feature: Feature, path: Path) -> list[EvalCase]:
+    """The cases of one dataset file, or of every `*.yaml` file of a directory but `gate.yaml`
+    (sorted by name).
 
-    Raises ValueError naming the file when one is not a dataset of this shape, or when two
-    cases share a name.
+    Raises ValueError naming the file when one is not a dataset of `feature`'s shape, when an
+    injection names a field the result does not have, or when two cases share a name.
     """
     if not path.exists():
         raise ValueError(f"{path}: no such file or directory")
-    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    files = (
+        sorted(file for file in path.glob("*.yaml") if file.name != GATE_FILE)
+        if path.is_dir()
+        else [path]
+    )
     if not files:
         raise ValueError(f"{path}: no dataset files (*.yaml)")
-    cases: list[TriageCase] = []
+    cases: list[EvalCase] = []
     for file in files:
         try:
-            cases.extend(dataset_type().from_file(file).cases)
+            found = dataset_type(feature).from_file(file).cases
         except (ValueError, OSError, yaml.YAMLError) as exc:
             raise ValueError(f"{file}: {exc}") from exc
+        for case in found:
+            injected = case.metadata.injected if case.metadata else None
+            if injected is None:
+                continue
+            _check_injection(feature, file, case.name, injected)
+        cases.extend(found)
     names = [case.name for case in cases]
     duplicates = sorted({name for name in names if name is not None and names.count(name) > 1})
     if duplicates:
         raise ValueError(f"{path}: case names used twice: {', '.join(duplicates)}")
     return cases
+
+
+def _check_injection(feature: Feature, file: Path, case: str | None, injected: Injected) -> None:
+    """An injection demands result fields, with values those fields can take."""
+    fields = feature.result.model_fields
+    unknown = sorted(set(injected.demanded) - set(fields))
+    if unknown:
+        raise ValueError(f"{file}: case {case} injects unknown fields {unknown}")
+    for name, value in injected.demanded.items():
+        try:
+            TypeAdapter[Any](fields[name].annotation or Any).validate_python(value)
+        except ValidationError as exc:
+            raise ValueError(f"{file}: case {case} injects an invalid {name}: {exc}") from exc

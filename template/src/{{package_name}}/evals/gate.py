@@ -1,10 +1,11 @@
 """The gate: a run passes when every score meets its threshold and none fell below the baseline.
 
-Thresholds live in `evals/gate.yaml`, per profile (`classical` for the offline classical model,
-`model` for every language model), per slice (`all` for every case) and per metric. Scores are
-minimums; `latency_p95_ms` and `cost_per_case_usd` are maximums. A baseline is a committed
-report of the same model: a score more than `tolerance` below its baseline is a regression, and
-the cases whose scores changed are listed so a reviewer can read them.
+Each feature's thresholds live in `evals/<feature>/gate.yaml`, per profile (`classical` for the
+offline classical model, `model` for every language model), per slice (`all` for every case)
+and per metric. Scores are minimums; `latency_p95_ms` and `cost_per_case_usd` are maximums. A
+baseline is a committed report of the same model (`evals/<feature>/baselines/`): a score more
+than `tolerance` below its baseline is a regression, and the cases whose scores changed are
+listed so a reviewer can read them.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..llm.classical import PROVIDER as CLASSICAL
 from .report import EvalReport, SliceSummary
 
-DEFAULT_CONFIG = Path("evals/gate.yaml")
-DEFAULT_BASELINES = Path("evals/baselines")
+BASELINES = "baselines"
+"""Beside a feature's cases: its committed reports, one per model."""
 
 Profile = Literal["classical", "model"]
 CEILINGS = frozenset({"latency_p95_ms", "cost_per_case_usd"})
@@ -31,12 +32,13 @@ SliceThresholds = dict[str, dict[str, float]]
 
 
 class GateConfig(BaseModel):
-    """`evals/gate.yaml`."""
+    """A feature's `evals/<feature>/gate.yaml`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tolerance: Annotated[float, Field(ge=0, le=1)] = 0.02
-    summary_max_chars: Annotated[int, Field(gt=0)] = 240
+    max_chars: dict[str, Annotated[int, Field(gt=0)]] = {}
+    """The longest each guarded text field may be (triage: `summary`), checked per case."""
     forbidden_content: tuple[str, ...] = ()
     thresholds: dict[Profile, SliceThresholds]
 

@@ -24,34 +24,26 @@ from ..llm.errors import ModelConfigurationError
 from ..llm.factory import build_model
 from ..llm.port import Model
 from ..prompts import PromptCatalog
-from ..registry import registered
+from ..registry import Features
 from .cases import load_cases
 from .gate import GateConfig
-from .judge import METRIC as JUDGE_METRIC
-from .judge import SummaryQuality
+from .judge import TextQuality, metric
 from .report import CaseResult, EvalReport, build_report
-from .scorers import (
-    CategoryExact,
-    InjectionIgnored,
-    NoForbiddenContent,
-    NoPersonalData,
-    PriorityMatch,
-    SchemaValid,
-    Scorer,
-    SummaryLength,
-    system_prompt_sentences,
-)
+from .scorers import Scorer, generic_scorers
 from .settings import EvalSettings
-from .task import TriageTask
+from .task import FeatureTask
 
 if TYPE_CHECKING:
-    from .cases import TriageCase
+    from ..feature import Feature
+    from .cases import EvalCase
 
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
-    """One eval run: which model, which prompt label, which cases, how hard to push."""
+    """One eval run: which feature and model, which prompt label, which cases, how hard to
+    push."""
 
+    feature: str
     model: str
     prompt_label: str
     dataset: Path
@@ -61,33 +53,37 @@ class RunOptions:
 
 
 async def run_eval(
-    options: RunOptions, settings: EvalSettings, config: GateConfig, model: Model | None = None
+    options: RunOptions,
+    settings: EvalSettings,
+    config: GateConfig,
+    features: Features,
+    model: Model | None = None,
 ) -> EvalReport:
     """Score `options.model` (or `model`, already built) with the prompt `options.prompt_label`
-    serves on every case of `options.dataset`."""
-    cases = load_cases(options.dataset)
-    features = registered()
-    triage = features.get("triage")
+    serves on every case of `options.dataset`, for `options.feature`."""
+    feature = features.get(options.feature)
+    cases = load_cases(feature, options.dataset)
     prompt = PromptCatalog(settings.prompts_dir, features.output_schemas).get(
-        triage.name, options.prompt_label
+        feature.name, options.prompt_label
     )
+    unknown = sorted(set(config.max_chars) - set(feature.guarded))
+    if unknown:
+        raise ValueError(f"max_chars names {unknown}: {feature.name} guards {feature.guarded}")
     model = model or build_model(options.model, features.rules)
-    judge, skipped = _judge(options.judge_model)
-    empty_ticket = {"subject": "", "body": ""}
-    system = "\n".join(m.content for m in prompt.render(empty_ticket) if m.role == "system")
-    scorers: list[Scorer] = [
-        SchemaValid(),
-        CategoryExact(),
-        PriorityMatch(),
-        SummaryLength(config.summary_max_chars),
-        NoPersonalData(),
-        NoForbiddenContent(config.forbidden_content),
-        InjectionIgnored(system_prompt_sentences(system)),
-    ]
+    judge, skipped = _judge(options.judge_model, feature, features)
+    blank = dict.fromkeys(feature.request.model_fields, "")
+    system = "\n".join(m.content for m in prompt.render(blank) if m.role == "system")
+    scorers: list[Scorer] = generic_scorers(
+        feature,
+        max_chars=config.max_chars,
+        forbidden=config.forbidden_content,
+        system_prompt=system,
+    )
+    scorers += feature.scorers
     if judge is not None:
-        scorers.append(SummaryQuality(judge))
-    task = TriageTask(
-        triage,
+        scorers.append(TextQuality(judge, feature))
+    task = FeatureTask(
+        feature,
         model,
         prompt,
         PriceBook(settings.model_prices),
@@ -109,8 +105,8 @@ async def run_eval(
 
 
 async def run_cases(
-    cases: Sequence[TriageCase],
-    task: TriageTask,
+    cases: Sequence[EvalCase],
+    task: FeatureTask,
     scorers: Sequence[Scorer],
     concurrency: int,
     advance: Callable[[int], None],
@@ -118,7 +114,7 @@ async def run_cases(
     """Answer and score every case, `concurrency` at a time; `advance(1)` after each."""
     slots = asyncio.Semaphore(concurrency)
 
-    async def one(case: TriageCase) -> CaseResult:
+    async def one(case: EvalCase) -> CaseResult:
         async with slots:
             answer = await task(case.inputs)
         scores: dict[str, float] = {}
@@ -140,13 +136,15 @@ async def run_cases(
     return list(await asyncio.gather(*(one(case) for case in cases)))
 
 
-def _judge(spec: str | None) -> tuple[Model | None, dict[str, str]]:
+def _judge(
+    spec: str | None, feature: Feature, features: Features
+) -> tuple[Model | None, dict[str, str]]:
     """The judge model, or None and why the judge is skipped."""
     if not spec:
-        return None, {JUDGE_METRIC: "no judge model (set --judge-model or EVAL_JUDGE_MODEL)"}
+        return None, {metric(feature): "no judge model (set --judge-model or EVAL_JUDGE_MODEL)"}
     if spec.partition(":")[0] == CLASSICAL:
-        return None, {JUDGE_METRIC: "the classical model cannot judge prose"}
+        return None, {metric(feature): "the classical model cannot judge prose"}
     try:
-        return build_model(spec, registered().rules), {}
+        return build_model(spec, features.rules), {}
     except ModelConfigurationError as exc:
-        return None, {JUDGE_METRIC: f"judge {spec} unavailable: {exc}"}
+        return None, {metric(feature): f"judge {spec} unavailable: {exc}"}

@@ -1,6 +1,6 @@
 """The task an eval runs for each case: one model, one prompt version, no fallback.
 
-The ticket goes through the feature's own request path (the prompt rendered with the ticket as
+The request goes through the feature's own request path (the prompt rendered with its fields as
 variables, fitted to the model's context window, one validated call with one repair), but
 through no fallback chain: a fallback would hide the very failures an eval is for. A transient
 failure (`ModelUnavailableError`) is retried with jittered backoff; whatever still fails (an
@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 from tenacity import (
@@ -24,7 +25,6 @@ from tenacity import (
 
 from ..costs.pricing import PriceBook
 from ..feature import Feature
-from ..features.triage.schemas import TriageRequest, TriageResult
 from ..llm import structured
 from ..llm.errors import ModelError, ModelUnavailableError
 from ..llm.port import Model, ModelRequest, Usage
@@ -39,7 +39,8 @@ MAX_BACKOFF_SECONDS = 10.0
 class EvalAnswer(BaseModel):
     """What the model answered for a case, with what it took."""
 
-    result: TriageResult | None
+    result: dict[str, Any] | None
+    """The answer's fields, as JSON: the feature's result."""
     error: str | None = None
     """Why there is no result: `InvalidModelOutputError`, `ModelRefusalError`, …"""
     latency_ms: float
@@ -50,8 +51,9 @@ class EvalAnswer(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class TriageTask:
-    """Answer tickets with `model` and `prompt`, as the service would without its fallbacks."""
+class FeatureTask:
+    """Answer `feature`'s requests with `model` and `prompt`, as the service would without its
+    fallbacks."""
 
     feature: Feature
     model: Model
@@ -62,15 +64,15 @@ class TriageTask:
     backoff_seconds: float = 0.5
     """The first retry waits up to this long; each next one up to twice as long (full jitter)."""
 
-    async def __call__(self, ticket: TriageRequest) -> EvalAnswer:
-        request = render(self.feature, self.prompt, text_fields(ticket))
+    async def __call__(self, received: BaseModel) -> EvalAnswer:
+        request = render(self.feature, self.prompt, text_fields(received))
         observer = CountingObserver()
         started = time.perf_counter()
-        result: TriageResult | None = None
+        result: dict[str, Any] | None = None
         error: str | None = None
         try:
-            fitted = fit(self.feature, self.prompt, ticket, request, self.context_window)
-            result = await self._generate(fitted, observer)
+            fitted = fit(self.feature, self.prompt, received, request, self.context_window)
+            result = (await self._generate(fitted, observer)).model_dump(mode="json")
         except ModelError as exc:
             error = type(exc).__name__
         return EvalAnswer(
@@ -82,7 +84,7 @@ class TriageTask:
             cost_usd=self._cost(observer.usage),
         )
 
-    async def _generate(self, request: ModelRequest, observer: CountingObserver) -> TriageResult:
+    async def _generate(self, request: ModelRequest, observer: CountingObserver) -> BaseModel:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(ModelUnavailableError),
             stop=stop_after_attempt(self.retries + 1),
@@ -90,7 +92,9 @@ class TriageTask:
             reraise=True,
         ):
             with attempt:
-                generation = await structured.generate(self.model, request, TriageResult, observer)
+                generation = await structured.generate(
+                    self.model, request, self.feature.result, observer
+                )
                 return generation.output
         raise AssertionError("unreachable: tenacity returns the answer or raises")
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..api.admission import require_scope
 from ..api.problems import problem_responses
-from ..review.corrections import Comment, Correction
+from ..review.corrections import Comment, CorrectionBody, checked_correction, served_feature
 from .rows import FeedbackRow, Rating
-from .store import answer_given, save
+from .store import answered_feature, save
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
@@ -30,9 +30,7 @@ class FeedbackRequest(BaseModel):
         Field(min_length=1, max_length=128, description="The `X-Request-ID` of the answer rated."),
     ]
     rating: Rating
-    correction: Annotated[
-        Correction | None, Field(description="What the answer should have been.")
-    ] = None
+    correction: CorrectionBody | None = None
     comment: Comment | None = None
 
 
@@ -56,15 +54,23 @@ async def post_feedback(body: FeedbackRequest, request: Request) -> Feedback:
     """
     caller = require_scope(request, "feedback")
     engine = request.app.state.database
-    if not await answer_given(engine, request.app.state.writer, caller.tenant, body.request_id):
+    feature = await answered_feature(
+        engine, request.app.state.writer, caller.tenant, body.request_id
+    )
+    if feature is None:
         raise HTTPException(404, UNKNOWN_ANSWER)
+    correction = (
+        checked_correction(served_feature(request.app.state.features, feature), body.correction)
+        if body.correction is not None
+        else None
+    )
     row = FeedbackRow(
         created_at=dt.datetime.now(dt.UTC),
         request_id=body.request_id,
         tenant=caller.tenant,
         key_id=caller.key_id,
         rating=body.rating,
-        correction=body.correction.model_dump(exclude_none=True) if body.correction else None,
+        correction=correction,
         comment=body.comment,
     )
     feedback_id = await save(engine, row)
@@ -73,6 +79,6 @@ async def post_feedback(body: FeedbackRequest, request: Request) -> Feedback:
         created_at=row.created_at,
         request_id=body.request_id,
         rating=body.rating,
-        correction=body.correction,
+        correction=correction,
         comment=body.comment,
     )

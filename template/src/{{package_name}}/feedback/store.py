@@ -14,12 +14,14 @@ from ..database.writer import RowWriter
 from .rows import FeedbackRow
 
 
-async def answer_given(
+async def answered_feature(
     engine: AsyncEngine, writer: RowWriter, tenant: str, request_id: str
-) -> bool:
-    """Whether `tenant` was given an answer under `request_id` (another tenant's never counts)."""
-    if await _answer_stored(engine, tenant, request_id):
-        return True
+) -> str | None:
+    """The feature that gave `tenant` an answer under `request_id`; None when none did (another
+    tenant's answer never counts)."""
+    feature = await _answer_stored(engine, tenant, request_id)
+    if feature is not None:
+        return feature
     await writer.flush()
     return await _answer_stored(engine, tenant, request_id)
 
@@ -31,11 +33,11 @@ async def save(engine: AsyncEngine, row: FeedbackRow) -> int:
         return int((await connection.execute(insert)).scalar_one())
 
 
-async def _answer_stored(engine: AsyncEngine, tenant: str, request_id: str) -> bool:
+async def _answer_stored(engine: AsyncEngine, tenant: str, request_id: str) -> str | None:
     query = (
-        select(answers.c.id)
+        select(answers.c.feature)
         .where(answers.c.tenant == tenant, answers.c.request_id == request_id)
         .limit(1)
     )
     async with engine.connect() as connection:
-        return (await connection.execute(query)).first() is not None
+        return (await connection.execute(query)).scalar_one_or_none()

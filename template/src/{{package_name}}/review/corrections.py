@@ -1,32 +1,58 @@
-"""A person's account of the right answer: what feedback and review decisions carry."""
+"""A person's account of the right answer: what feedback and review decisions carry.
+
+Its shape is the answer's feature's (`Feature.correction`): a correction is checked against it
+once the answer, hence the feature, is known, and a misfit is a 422 like any invalid body.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import HTTPException
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, ValidationError
 
-from ..features.triage.schemas import MAX_SUMMARY_CHARS, Category, Priority
+from ..feature import Feature
+from ..serving.service import FeatureService
 
 MAX_COMMENT_CHARS = 2_000
 """A comment explains a rating or a decision in a few sentences; it is not a second ticket."""
 
 Comment = Annotated[str, Field(min_length=1, max_length=MAX_COMMENT_CHARS)]
 
+CorrectionBody = Annotated[
+    dict[str, Any],
+    Field(
+        description="What the answer should have been, in the shape of its feature's correction "
+        "(the `<Feature>Correction` schemas), e.g. triage's category and priority."
+    ),
+]
 
-class Correction(BaseModel):
-    """The category and priority the answer should have had, and optionally a better summary.
 
-    The same enums as the model's answer, so a correction can become an eval case as it is.
+def checked_correction(feature: Feature, correction: Mapping[str, Any]) -> dict[str, Any]:
+    """`correction` as `feature` defines one, ready to store (JSON, unset fields left out).
+
+    Raises `RequestValidationError` (a 422 problem) locating each misfit under
+    `body.correction`.
     """
+    try:
+        valid = feature.correction.model_validate(correction)
+    except ValidationError as exc:
+        errors = [
+            {**error, "loc": ("body", "correction", *error["loc"])}
+            for error in exc.errors(include_url=False)
+        ]
+        raise RequestValidationError(errors) from None
+    return valid.model_dump(mode="json", exclude_none=True)
 
-    model_config = ConfigDict(extra="forbid", strict=True)
 
-    category: Category
-    priority: Priority
-    summary: Annotated[str | None, Field(min_length=1, max_length=MAX_SUMMARY_CHARS)] = None
-
-    def agrees_with(self, output: Mapping[str, object]) -> bool:
-        """Whether the model's answer already had this category and priority."""
-        return output.get("category") == self.category and output.get("priority") == self.priority
+def served_feature(services: Mapping[str, FeatureService], name: str) -> Feature:
+    """The feature called `name`, which must still be served for its corrections to be checked
+    (a 409 problem otherwise)."""
+    service = services.get(name)
+    if service is None:
+        raise HTTPException(
+            409, f"The answer's feature, {name}, is no longer served: it takes no corrections."
+        )
+    return service.feature

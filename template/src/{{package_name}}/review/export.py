@@ -1,8 +1,9 @@
 """Corrections as eval cases: what reviewers and clients said was right, for the next eval run.
 
-Resolved reviews and feedback that carries a correction become cases of a pydantic-evals
-dataset, a YAML file committed with the code: the ticket as input, the corrected category and
-priority as expected output. The file goes to git, so the ticket is redacted first (emails,
+Resolved reviews and feedback that carries a correction become cases of a feature's
+pydantic-evals dataset, a YAML file committed with the code: the request as input, the
+correction's compared fields (triage: category and priority) as expected output. The file goes
+to git, so the request is redacted first (emails,
 phone numbers, card numbers, IBANs, credentials: see `redaction.py`; names and addresses are
 not recognised, so read the cases before committing them).
 
@@ -24,9 +25,8 @@ from sqlalchemy import RowMapping, and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..database.tables import answers, feedback
-from ..evals.cases import CaseMetadata, ExpectedTriage, Source, dataset_type
-from ..features.triage import FEATURE as TRIAGE
-from ..features.triage.schemas import TriageRequest
+from ..evals.cases import CaseMetadata, Source, dataset_type
+from ..feature import Feature
 from ..redaction import Redactor
 
 SLICE = "production"
@@ -35,7 +35,7 @@ SLICE = "production"
 
 @dataclass(frozen=True, slots=True)
 class CorrectedAnswer:
-    """An answer, the ticket it answered, and the correction it received."""
+    """An answer, the request it answered, and the correction it received."""
 
     tenant: str
     request_id: str
@@ -58,14 +58,15 @@ class Export:
     added: int = 0
     total: int = 0
     unfit: list[str] = field(default_factory=list)
-    """Cases left out because their redacted ticket no longer fits the request schema."""
+    """Cases left out because their redacted request, or their correction, no longer fits the
+    feature's schemas."""
 
 
 async def corrected_answers(
-    engine: AsyncEngine, since: dt.datetime | None
+    engine: AsyncEngine, feature: str, since: dt.datetime | None
 ) -> list[CorrectedAnswer]:
-    """Triage answers corrected since `since` (all when None), one per answer: review first,
-    then the latest feedback."""
+    """`feature`'s answers corrected since `since` (all when None), one per answer: review
+    first, then the latest feedback."""
     reviewed = (
         select(
             answers.c.tenant,
@@ -75,7 +76,7 @@ async def corrected_answers(
             answers.c.prompt_version,
             answers.c.model,
         )
-        .where(answers.c.feature == TRIAGE.name, answers.c.review_status == "resolved")
+        .where(answers.c.feature == feature, answers.c.review_status == "resolved")
         .order_by(answers.c.id)
     )
     rated = (
@@ -96,7 +97,7 @@ async def corrected_answers(
                 ),
             )
         )
-        .where(answers.c.feature == TRIAGE.name, feedback.c.correction.is_not(None))
+        .where(answers.c.feature == feature, feedback.c.correction.is_not(None))
         .order_by(feedback.c.id.desc())
     )
     if since is not None:
@@ -123,35 +124,35 @@ async def corrected_answers(
     return list(chosen.values())
 
 
-def add_cases(path: Path, corrected: Iterable[CorrectedAnswer], redactor: Redactor) -> Export:
-    """Add a case for each answer not in the dataset at `path` yet (created if missing).
+def add_cases(
+    feature: Feature, path: Path, corrected: Iterable[CorrectedAnswer], redactor: Redactor
+) -> Export:
+    """Add a case for each answer not in `feature`'s dataset at `path` yet (created if
+    missing).
 
     Raises ValueError (or a YAML error) when the file exists but is not a dataset of this shape.
     """
-    triage_dataset = dataset_type()
-    dataset = (
-        triage_dataset.from_file(path)
-        if path.exists()
-        else triage_dataset(name=path.stem, cases=[])
-    )
+    of_feature = dataset_type(feature)
+    dataset = of_feature.from_file(path) if path.exists() else of_feature(name=path.stem, cases=[])
     known = {case.name for case in dataset.cases}
     export = Export()
     for answer in corrected:
         if answer.case_name in known:
             continue
         try:
-            ticket = TriageRequest.model_validate(
-                {key: redactor.redact(answer.inputs[key]) for key in ("subject", "body")}
+            received = feature.request.model_validate(
+                {key: redactor.redact(answer.inputs[key]) for key in feature.request.model_fields}
             )
-        except ValidationError:
+            expected = feature.expected.model_validate(
+                {key: answer.correction[key] for key in feature.compared}
+            )
+        except (ValidationError, KeyError):
             export.unfit.append(answer.case_name)
             continue
         dataset.add_case(
             name=answer.case_name,
-            inputs=ticket,
-            expected_output=ExpectedTriage.model_validate(
-                {key: answer.correction[key] for key in ("category", "priority")}
-            ),
+            inputs=received,
+            expected_output=expected,
             metadata=CaseMetadata(
                 slice=SLICE,
                 source=answer.source,

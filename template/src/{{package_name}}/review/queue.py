@@ -8,7 +8,7 @@ audit entry commit in one transaction, so there is never one without the other.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..audit import AuditEvent, append
 from ..database.tables import answers
 from ..database.times import utc
-from .corrections import Correction
+from ..feature import Feature
+from .corrections import checked_correction
 from .rows import ReviewStatus
 
 REVIEW_RESOLVED = "review.resolved"
@@ -27,6 +28,7 @@ REVIEW_RESOLVED = "review.resolved"
 _COLUMNS = (
     answers.c.id,
     answers.c.request_id,
+    answers.c.feature,
     answers.c.created_at,
     answers.c.inputs,
     answers.c.output,
@@ -47,6 +49,7 @@ class Review:
     position: int
     """Its place in the queue (the row id): pages continue after the last one seen."""
     request_id: str
+    feature: str
     created_at: dt.datetime
     inputs: dict[str, Any]
     output: dict[str, Any]
@@ -56,7 +59,7 @@ class Review:
     status: ReviewStatus
     reviewed_by: str | None
     reviewed_at: dt.datetime | None
-    correction: Correction | None
+    correction: dict[str, Any] | None
 
 
 class NotPendingError(Exception):
@@ -85,14 +88,22 @@ async def resolve(
     request_id: str,
     *,
     reviewer: str,
-    correction: Correction,
+    correction: Mapping[str, Any],
+    feature_of: Callable[[str], Feature],
     comment: str | None,
 ) -> Review | None:
     """Record `reviewer`'s `correction` of a pending answer, and its audit entry.
 
-    None when `tenant` has no answer with this request id; `NotPendingError` when it does, but
-    the answer is not waiting for review.
+    `feature_of` names the answer's feature, whose shape the correction must fit (a 422 problem
+    otherwise). None when `tenant` has no answer with this request id; `NotPendingError` when
+    it does, but the answer is not waiting for review.
     """
+    async with engine.connect() as connection:
+        found = (await connection.execute(_of(tenant, request_id).limit(1))).mappings().first()
+    if found is None:
+        return None
+    feature = feature_of(found["feature"])
+    stored = checked_correction(feature, correction)
     decided_at = dt.datetime.now(dt.UTC)
     decision = (
         update(answers)
@@ -105,17 +116,15 @@ async def resolve(
             review_status="resolved",
             reviewed_by=reviewer,
             reviewed_at=decided_at,
-            correction=correction.model_dump(exclude_none=True),
+            correction=stored,
         )
         .returning(*_COLUMNS)
     )
     async with engine.begin() as connection:
         resolved = (await connection.execute(decision)).mappings().first()
         if resolved is None:
-            found = (await connection.execute(_of(tenant, request_id).limit(1))).mappings().first()
-            if found is None:
-                return None
-            raise NotPendingError(_review(found))
+            current = (await connection.execute(_of(tenant, request_id).limit(1))).mappings().one()
+            raise NotPendingError(_review(current))
         review = _review(resolved)
         event = AuditEvent(
             occurred_at=decided_at,
@@ -123,7 +132,7 @@ async def resolve(
             action=REVIEW_RESOLVED,
             subject=request_id,
             tenant=tenant,
-            details=_decision(correction, review.output, comment),
+            details=_decision(feature, stored, review.output, comment),
         )
         await append(connection, event)
     return review
@@ -137,14 +146,15 @@ def _of(tenant: str, request_id: str | None = None) -> Select[Any]:
 
 
 def _decision(
-    correction: Correction, output: Mapping[str, Any], comment: str | None
+    feature: Feature, correction: Mapping[str, Any], output: Mapping[str, Any], comment: str | None
 ) -> dict[str, Any]:
-    """What the audit trail keeps of a decision: the labels, whether the model had them right,
-    and the reviewer's comment; free text from the ticket stays out of the trail."""
+    """What the audit trail keeps of a decision: the compared fields (triage: category and
+    priority) of the correction and of the answer, whether they agreed, and the reviewer's
+    comment; free text from the request stays out of the trail."""
     details: dict[str, Any] = {
-        "correction": {"category": correction.category, "priority": correction.priority},
-        "answer": {"category": output.get("category"), "priority": output.get("priority")},
-        "agreed": correction.agrees_with(output),
+        "correction": {name: correction.get(name) for name in feature.compared},
+        "answer": {name: output.get(name) for name in feature.compared},
+        "agreed": all(feature.agreement(correction, output).values()),
     }
     if comment is not None:
         details["comment"] = comment
@@ -157,6 +167,7 @@ def _review(row: RowMapping) -> Review:
     return Review(
         position=row["id"],
         request_id=row["request_id"],
+        feature=row["feature"],
         created_at=utc(row["created_at"]),
         inputs=row["inputs"],
         output=row["output"],
@@ -166,5 +177,5 @@ def _review(row: RowMapping) -> Review:
         status=row["review_status"],
         reviewed_by=row["reviewed_by"],
         reviewed_at=utc(reviewed_at) if reviewed_at is not None else None,
-        correction=Correction.model_validate(correction) if correction is not None else None,
+        correction=correction,
     )

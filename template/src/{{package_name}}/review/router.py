@@ -7,6 +7,7 @@ answers. Each decision is a correction, which `review export` turns into an eval
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..api.admission import require_scope
 from ..api.problems import problem_responses
-from .corrections import Comment, Correction
+from .corrections import Comment, CorrectionBody, served_feature
 from .queue import NotPendingError, Review, resolve, reviews
 from .rows import ReviewStatus
 
@@ -30,9 +31,10 @@ Queue = Literal["pending", "resolved"]
 
 
 class ReviewItem(BaseModel):
-    """An answer as the reviewer sees it: the ticket, the model's answer, and any decision."""
+    """An answer as the reviewer sees it: the request, the model's answer, and any decision."""
 
     request_id: str
+    feature: str
     created_at: dt.datetime
     inputs: dict[str, Any]
     output: dict[str, Any]
@@ -42,7 +44,7 @@ class ReviewItem(BaseModel):
     review_status: ReviewStatus
     reviewed_by: Annotated[str | None, Field(description="The key id of the reviewer.")]
     reviewed_at: dt.datetime | None
-    correction: Correction | None
+    correction: dict[str, Any] | None
 
 
 class ReviewPage(BaseModel):
@@ -59,7 +61,7 @@ class Decision(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    correction: Correction
+    correction: CorrectionBody
     comment: Comment | None = None
 
 
@@ -101,6 +103,7 @@ async def resolve_review(request_id: str, decision: Decision, request: Request) 
             request_id,
             reviewer=caller.key_id,
             correction=decision.correction,
+            feature_of=partial(served_feature, request.app.state.features),
             comment=decision.comment,
         )
     except NotPendingError as exc:
@@ -119,6 +122,7 @@ def _conflict(review: Review) -> str:
 def _item(review: Review) -> ReviewItem:
     return ReviewItem(
         request_id=review.request_id,
+        feature=review.feature,
         created_at=review.created_at,
         inputs=review.inputs,
         output=review.output,
