@@ -93,6 +93,15 @@ BAD_ANSWERS: dict[str, list[tuple[Any, str]]] = {
         ("Apache 2", "Invalid choice"),
         ("Unlicensed", "Invalid choice"),
     ],
+    "first_feature": [
+        ("Contract-Summary", "lowercase words"),
+        ("contract_summary", "lowercase words"),
+        ("contract--summary", "lowercase words"),
+        ("9lives", "lowercase words"),
+        ("triage", "is taken"),
+        ("class", "is taken"),
+        ("a" * 41, "at most 40 characters"),
+    ],
 }
 
 CASES = [
@@ -146,6 +155,7 @@ def test_good_answers_are_accepted(template_snapshot: Path, tmp_path: Path) -> N
         "python_version": "3.12",
         "providers": ["anthropic"],
         "license": "BSD-3-Clause",
+        "first_feature": "",
     }
     _copy(template_snapshot, tmp_path / "project", data)
     answers = yaml.safe_load((tmp_path / "project" / ".copier-answers.yml").read_text())

@@ -50,6 +50,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "python_version": "3.12",
         "providers": ["openai_compatible"],
         "package_name": "router_core",
+        "first_feature": "contract-summary",
     },
     "anthropic-py311": {
         "python_version": "3.11",
@@ -148,8 +149,32 @@ def test_the_platform_never_imports_a_feature(project: Project) -> None:
     assert f"{package}.cache -> {package}.features.triage" in str(broken.value)
 
 
+def test_eval_gate_passes_for_every_feature(project: Project) -> None:
+    gate = run(["make", "eval-gate"], cwd=project.path, env=project.env, timeout=600)
+    features = 2 if project.answers.get("first_feature") else 1
+    assert gate.stdout.count("Gate: passed") == features
+
+
+def test_a_first_feature_is_registered_and_served(project: Project) -> None:
+    registry = project.path / "src" / project.answers["package_name"] / "features" / "__init__.py"
+    listed = registry.read_text(encoding="utf-8")
+    if not project.answers.get("first_feature"):
+        assert '"triage"' in listed
+        return
+    module = project.answers["first_feature"].replace("-", "_")
+    assert f'"{module}",' in listed
+    for path in (
+        f"src/{project.answers['package_name']}/features/{module}/rules.py",
+        f"prompts/{module}/v1.md",
+        f"evals/{module}/gate.yaml",
+        f"evals/{module}/baselines/classical--keywords.json",
+        f"tests/test_{module}_feature.py",
+    ):
+        assert (project.path / path).is_file(), path
+
+
 def test_project_tests_pass_with_coverage(project: Project) -> None:
-    result = project.uv_run("pytest", "-q", "-p", "no:cacheprovider")
+    result = project.uv_run("pytest", "-q", "-p", "no:cacheprovider", timeout=900)
     assert "Required test coverage of 90" in result.stdout
 
 

@@ -128,6 +128,6 @@ def create_app(
     app.include_router(feedback_router.router)
     app.include_router(review_router.router)
     app.include_router(audit_trail.router)
-    document_api(app)
+    document_api(app, [feature.correction for feature in parts.features])
     observe_runtime_state(parts.metrics, lambda: app.state.models, parts.writer)
     return app

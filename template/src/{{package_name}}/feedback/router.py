@@ -44,7 +44,7 @@ class Feedback(FeedbackRequest):
 @router.post(
     "/feedback",
     status_code=201,
-    responses=problem_responses(400, 401, 403, 404, 413, 422, 429, 500),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 500),
 )
 async def post_feedback(body: FeedbackRequest, request: Request) -> Feedback:
     """Rate an answer your tenant was given: `up` or `down`, with an optional correction.
@@ -54,13 +54,18 @@ async def post_feedback(body: FeedbackRequest, request: Request) -> Feedback:
     """
     caller = require_scope(request, "feedback")
     engine = request.app.state.database
+    services = request.app.state.features
     feature = await answered_feature(
         engine, request.app.state.writer, caller.tenant, body.request_id
     )
     if feature is None:
         raise HTTPException(404, UNKNOWN_ANSWER)
     correction = (
-        checked_correction(served_feature(request.app.state.features, feature), body.correction)
+        checked_correction(
+            served_feature(services, feature),
+            body.correction,
+            [service.feature for service in services.values()],
+        )
         if body.correction is not None
         else None
     )

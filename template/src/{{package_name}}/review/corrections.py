@@ -6,7 +6,7 @@ once the answer, hence the feature, is known, and a misfit is a 422 like any inv
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from fastapi import HTTPException
@@ -25,26 +25,44 @@ CorrectionBody = Annotated[
     dict[str, Any],
     Field(
         description="What the answer should have been, in the shape of its feature's correction "
-        "(the `<Feature>Correction` schemas), e.g. triage's category and priority."
+        "(e.g. triage's category and priority): a 422 problem when it fits no feature's, a 409 "
+        "when it fits another feature's."
     ),
 ]
 
 
-def checked_correction(feature: Feature, correction: Mapping[str, Any]) -> dict[str, Any]:
+def checked_correction(
+    feature: Feature, correction: Mapping[str, Any], others: Iterable[Feature] = ()
+) -> dict[str, Any]:
     """`correction` as `feature` defines one, ready to store (JSON, unset fields left out).
 
-    Raises `RequestValidationError` (a 422 problem) locating each misfit under
-    `body.correction`.
+    A correction that fits one of the `others` features instead is a conflict with this answer
+    (409); one that fits none is invalid (`RequestValidationError`, a 422 problem locating
+    each misfit under `body.correction`).
     """
     try:
         valid = feature.correction.model_validate(correction)
     except ValidationError as exc:
+        if any(_fits(other, correction) for other in others if other is not feature):
+            raise HTTPException(
+                409,
+                f"This answer is {feature.name}'s: its correction is a "
+                f"{feature.correction.__name__}, not another feature's.",
+            ) from None
         errors = [
             {**error, "loc": ("body", "correction", *error["loc"])}
             for error in exc.errors(include_url=False)
         ]
         raise RequestValidationError(errors) from None
     return valid.model_dump(mode="json", exclude_none=True)
+
+
+def _fits(feature: Feature, correction: Mapping[str, Any]) -> bool:
+    try:
+        feature.correction.model_validate(correction)
+    except ValidationError:
+        return False
+    return True
 
 
 def served_feature(services: Mapping[str, FeatureService], name: str) -> Feature:

@@ -8,7 +8,7 @@ audit entry commit in one transaction, so there is never one without the other.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,20 +90,22 @@ async def resolve(
     reviewer: str,
     correction: Mapping[str, Any],
     feature_of: Callable[[str], Feature],
+    features: Sequence[Feature],
     comment: str | None,
 ) -> Review | None:
     """Record `reviewer`'s `correction` of a pending answer, and its audit entry.
 
-    `feature_of` names the answer's feature, whose shape the correction must fit (a 422 problem
-    otherwise). None when `tenant` has no answer with this request id; `NotPendingError` when
-    it does, but the answer is not waiting for review.
+    `feature_of` names the answer's feature, whose shape the correction must fit (a 422
+    problem otherwise, a 409 when it fits another of the `features` instead). None when
+    `tenant` has no answer with this request id; `NotPendingError` when it does, but the answer
+    is not waiting for review.
     """
     async with engine.connect() as connection:
         found = (await connection.execute(_of(tenant, request_id).limit(1))).mappings().first()
     if found is None:
         return None
     feature = feature_of(found["feature"])
-    stored = checked_correction(feature, correction)
+    stored = checked_correction(feature, correction, features)
     decided_at = dt.datetime.now(dt.UTC)
     decision = (
         update(answers)

@@ -104,6 +104,7 @@ async def resolve_review(request_id: str, decision: Decision, request: Request) 
             reviewer=caller.key_id,
             correction=decision.correction,
             feature_of=partial(served_feature, request.app.state.features),
+            features=[service.feature for service in request.app.state.features.values()],
             comment=decision.comment,
         )
     except NotPendingError as exc:
