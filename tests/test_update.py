@@ -54,8 +54,9 @@ def project(template_repo: Path, tmp_path: Path) -> Path:
     return path
 
 
-def _update(project: Path) -> None:
-    copier(
+def _update(project: Path) -> str:
+    """Update `project` to v2.0.0; what Copier and the template's steps printed on stderr."""
+    result = copier(
         "update",
         "--trust",
         "--defaults",
@@ -64,6 +65,7 @@ def _update(project: Path) -> None:
         cwd=project,
         env=clean_env(python_interpreter("3.11")),
     )
+    return result.stderr
 
 
 @pytest.mark.xdist_group("update")
@@ -84,7 +86,7 @@ def test_update_keeps_local_edits_and_applies_template_changes(
 
     # The template ships a second version touching the runbook.
     _release_v2(template_repo, RUNBOOK, "\n## Restart\n", TEMPLATE_V2_SECTION + "\n## Restart\n")
-    _update(project)
+    reported = _update(project)
 
     assert TEAM_NOTE in readme.read_text()
     assert '"triage": 0.7}' in threshold.read_text()
@@ -92,6 +94,7 @@ def test_update_keeps_local_edits_and_applies_template_changes(
     assert TEMPLATE_V2_SECTION in (project / "docs" / "runbook.md").read_text()
     assert (project / ".env").read_text() == env_file, ".env is the team's: never rewritten"
     assert "_commit: v2.0.0" in (project / ".copier-answers.yml").read_text()
+    assert "copier update: no conflicts" in reported
     assert not list(project.rglob("*.rej"))
     assert "<<<<<<<" not in run(["git", "diff"], cwd=project).stdout
 
@@ -113,9 +116,11 @@ def test_conflicting_edits_are_marked_and_fail_the_projects_checks(
     git_init_commit(project, "Team renames a section")
 
     _release_v2(template_repo, RUNBOOK, "\n## Restart\n", "\n## Restarts and redeploys\n")
-    _update(project)
+    reported = _update(project)
 
     assert "<<<<<<<" in runbook.read_text()
+    assert "copier update: 1 file(s) need you to merge" in reported
+    assert "  docs/runbook.md  (conflict markers)" in reported.splitlines()
     assert git_status(project) != ""
     env = clean_env(python_interpreter("3.11"))
     run(["uv", "sync", "--locked"], cwd=project, env=env)
@@ -180,6 +185,7 @@ def test_update_across_the_feature_platform_carries_the_teams_triage_edits(
     assert not (package / "triage").exists(), "the old folder is moved or removed"
     assert TEAM_KEYWORDS in (package / "features" / "triage" / "rules.py").read_text()
     assert "moved your edited src/ai_service/triage/rules.py" in result.stderr
+    assert "copier update: no conflicts" in result.stderr
     assert (package / "serving" / "service.py").exists()
     env_file = (project / ".env").read_text()
     assert 'AI_SERVICE_REVIEW_THRESHOLDS={"triage": 0.6}' in env_file
