@@ -21,6 +21,7 @@ from .helpers import (
     python_interpreter,
     run,
 )
+from .old_way import CONTRACT_KEYWORD, add_contracts_the_old_way
 
 RUNBOOK = "template/docs/runbook.md.jinja"
 TEAM_NOTE = "\n## Team notes\n\nOn-call rota lives in the team wiki.\n"
@@ -135,8 +136,8 @@ def test_conflicting_edits_are_marked_and_fail_the_projects_checks(
 BEFORE_FEATURE_PLATFORM = "7e59f21ab5e46d3bc8abf32dfea3a635c802c17c"
 """The last commit with triage in `src/<package>/triage/`, before the feature platform."""
 
-BILLING_KEYWORDS = '"bill, billing, charge,'
-TEAM_KEYWORDS = '"bill, billing, reimbursement, charge,'
+BILLING_KEYWORDS = '"zahlung, rückerstattung,'
+TEAM_KEYWORDS = '"reimbursement, zahlung, rückerstattung,'
 
 
 @pytest.fixture
@@ -161,7 +162,7 @@ def history_repo(tmp_path: Path) -> Path:
 
 
 @pytest.mark.xdist_group("update")
-def test_update_across_the_feature_platform_carries_the_teams_triage_edits(
+def test_update_across_the_feature_platform_carries_the_teams_features_and_edits(
     history_repo: Path, tmp_path: Path
 ) -> None:
     env = clean_env(python_interpreter("3.11"))
@@ -170,10 +171,11 @@ def test_update_across_the_feature_platform_carries_the_teams_triage_edits(
     )
     git_init_commit(project)
     package = project / "src" / "ai_service"
+    add_contracts_the_old_way(project, "ai_service")
     rules = package / "triage" / "rules.py"
     rules.write_text(rules.read_text().replace(BILLING_KEYWORDS, TEAM_KEYWORDS, 1))
-    readme = project / "README.md"
-    readme.write_text(readme.read_text() + TEAM_NOTE)
+    runbook = project / "docs" / "runbook.md"
+    runbook.write_text(runbook.read_text() + TEAM_NOTE)
     gate = project / "evals" / "gate.yaml"
     gate.write_text(gate.read_text().replace("tolerance: 0.02", "tolerance: 0.03", 1))
     team_baseline = project / "evals" / "baselines" / "openai--team-model.json"
@@ -182,15 +184,18 @@ def test_update_across_the_feature_platform_carries_the_teams_triage_edits(
 
     result = copier("update", "--trust", "--defaults", "--vcs-ref=HEAD", cwd=project, env=env)
 
+    assert "copier update: no conflicts" in result.stderr
+    assert not list(project.rglob("*.rej"))
+    assert "<<<<<<<" not in run(["git", "diff", "HEAD"], cwd=project).stdout
+    assert TEAM_NOTE in runbook.read_text()
+    # triage: the team's keywords, threshold, gate and baselines carried over.
     assert not (package / "triage").exists(), "the old folder is moved or removed"
     assert TEAM_KEYWORDS in (package / "features" / "triage" / "rules.py").read_text()
     assert "moved your edited src/ai_service/triage/rules.py" in result.stderr
-    assert "copier update: no conflicts" in result.stderr
     assert (package / "serving" / "service.py").exists()
     env_file = (project / ".env").read_text()
     assert 'AI_SERVICE_REVIEW_THRESHOLDS={"triage": 0.6}' in env_file
     assert "TRIAGE_REVIEW_THRESHOLD" not in env_file
-    assert TEAM_NOTE in readme.read_text()
     moved_gate = (project / "evals" / "triage" / "gate.yaml").read_text()
     assert "tolerance: 0.03" in moved_gate
     assert "max_chars: # the longest each guarded text field may be\n  summary: 240" in moved_gate
@@ -201,30 +206,45 @@ def test_update_across_the_feature_platform_carries_the_teams_triage_edits(
         "openai--team-model.json",
     ]
     assert not (project / "evals" / "baselines").exists()
-    assert not list(project.rglob("*.rej"))
-    assert "<<<<<<<" not in run(["git", "diff"], cwd=project).stdout
+    # contracts, copied from triage the old way: now a feature of the platform.
+    assert "moved src/ai_service/contracts/ to src/ai_service/features/contracts/" in result.stderr
+    assert "no longer at POST /v1/contracts/summary" in result.stderr
+    assert not list((package / "contracts").glob("*.py"))
+    assert (package / "contracts" / "service.py.edited").exists()
+    assert "contracts" not in (package / "app.py").read_text()
+    assert "contracts_router" in (package / "app.py.edited").read_text()
+    assert (project / "evals" / "contracts" / "gate.yaml").exists()
 
     run(["uv", "sync", "--locked"], cwd=project, env=env)
-    served = run(
-        ["uv", "run", "--locked", "python", "-c", _ASK_TRIAGE], cwd=project, env=env
-    ).stdout
-    category = served.strip().splitlines()[-1]  # after the service's own log lines
-    assert category == "billing", "the team's keyword answers through the new platform"
-    run(["uv", "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
+    served = run(["uv", "run", "--locked", "python", "-c", _ASK], cwd=project, env=env).stdout
+    answers = [line for line in served.splitlines() if line.startswith(("triage ", "contracts "))]
+    assert answers == [
+        "triage triage@1 billing",  # the team's keyword, through the new platform
+        f"contracts contracts@1 {CONTRACT_CATEGORY}",  # the copy's own rules, adopted
+    ]
+    run(["make", "all"], cwd=project, env=env)
     run(["make", "eval-gate"], cwd=project, env=env)
 
 
-_ASK_TRIAGE = """
+CONTRACT_CATEGORY = "account"
+"""What the contracts copy's rules make of a request naming its own keyword."""
+
+_ASK = f"""
 from fastapi.testclient import TestClient
 from ai_service.app import create_app
 from ai_service.settings import Settings
 
 settings = Settings(api_keys="acme:team-key-0123456789abcdef", cache_ttl_seconds=0)
+asked = {{
+    "triage": "About my reimbursement",
+    "contracts": "About the {CONTRACT_KEYWORD} clause",
+}}
 with TestClient(create_app(settings)) as client:
-    answer = client.post(
-        "/v1/triage",
-        json={"subject": "Question", "body": "About my reimbursement"},
-        headers={"Authorization": "Bearer team-key-0123456789abcdef"},
-    )
-print(answer.json()["category"])
+    for route, body in asked.items():
+        answer = client.post(
+            "/v1/" + route,
+            json={{"subject": "Question", "body": body}},
+            headers={{"Authorization": "Bearer team-key-0123456789abcdef"}},
+        ).json()
+        print(route, answer["prompt_version"], answer["category"])
 """
