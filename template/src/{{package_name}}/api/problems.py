@@ -22,6 +22,7 @@ from ..guardrails.injection_policy import InjectionBlockedError
 from ..guardrails.output import OutputBlockedError
 from ..llm.errors import EveryModelRefusedError, NoModelAvailableError
 from ..rate_limits import ExceedsQuotaError, RateLimitedError
+from ..review.corrections import CorrectionConflictError, CorrectionInvalidError
 
 MEDIA_TYPE = "application/problem+json"
 LimitKind = Literal["requests", "tokens", "budget", "auth_failures"]
@@ -157,6 +158,10 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         return _from_request(request, 400, detail="The request body is not valid JSON.")
     if _not_sent_as_json(request, raw):
         return _from_request(request, 415, detail=NOT_JSON_DETAIL)
+    return _invalid_fields(request, raw)
+
+
+def _invalid_fields(request: Request, raw: Sequence[Mapping[str, Any]]) -> JSONResponse:
     errors = [_field_error(error) for error in raw]
     return _from_request(
         request, 422, detail="The request has invalid or missing fields.", errors=errors
@@ -212,6 +217,14 @@ async def _output_blocked(request: Request, exc: OutputBlockedError) -> JSONResp
 
 async def _injection_blocked(request: Request, exc: InjectionBlockedError) -> JSONResponse:
     return _from_request(request, 422, detail=INJECTION_DETAIL, reason="prompt_injection")
+
+
+async def _correction_conflict(request: Request, exc: CorrectionConflictError) -> JSONResponse:
+    return _from_request(request, 409, detail=str(exc))
+
+
+async def _correction_invalid(request: Request, exc: CorrectionInvalidError) -> JSONResponse:
+    return _invalid_fields(request, exc.errors)
 
 
 async def _feature_disabled(request: Request, exc: FeatureDisabledError) -> JSONResponse:
@@ -277,5 +290,7 @@ PROBLEM_HANDLERS: Mapping[int | type[Exception], ExceptionHandler] = {
     BudgetExceededError: _budget_refused,
     BudgetHeldError: _budget_refused,
     BudgetUnavailableError: _budget_unavailable,
+    CorrectionConflictError: _correction_conflict,
+    CorrectionInvalidError: _correction_invalid,
 }
 """Exception handlers that render every handled error as a problem document."""

@@ -19,7 +19,8 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from ..feature import Feature, FeatureError
+from ..command_features import chosen_features
+from ..feature import Feature
 from ..prompts import PromptError
 from ..registry import Features, registered
 from .cases import EVALS_DIR, GATE_FILE, dataset_dir
@@ -112,7 +113,8 @@ def run(
     features = registered()
     variant, pace = Variant(model, prompt_label, judge_model), Pace(concurrency, retries)
     documents: dict[str, object] = {}
-    for chosen in _chosen(features, feature, dataset=dataset, config=config, reports=reports):
+    selected = chosen_features(features, feature, dataset=dataset, config=config, reports=reports)
+    for chosen in selected:
         paths = Paths.of(chosen, dataset, config, None, reports)
         settings = _config(paths.config)
         report = _run(features, chosen, variant, paths.dataset, settings, pace)
@@ -151,7 +153,7 @@ def compare(
 
     features = registered()
     variant, pace = Variant(model, prompt_label, judge_model), Pace(concurrency, retries)
-    for chosen in _chosen(features, feature, dataset=dataset, config=config):
+    for chosen in chosen_features(features, feature, dataset=dataset, config=config):
         paths = Paths.of(chosen, dataset, config)
         settings = _config(paths.config)
         base = _run(features, chosen, variant, paths.dataset, settings, pace)
@@ -187,10 +189,10 @@ def gate(
     features = registered()
     variant, pace = Variant(model, prompt_label, judge_model), Pace(concurrency, retries)
     passed = True
-    chosen_features = _chosen(
+    selected = chosen_features(
         features, feature, dataset=dataset, config=config, baselines=baselines, reports=reports
     )
-    for chosen in chosen_features:
+    for chosen in selected:
         paths = Paths.of(chosen, dataset, config, baselines, reports)
         thresholds = _config(paths.config)
         report = _run(features, chosen, variant, paths.dataset, thresholds, pace)
@@ -220,30 +222,16 @@ def update_baseline(
 
     features = registered()
     variant, pace = Variant(model, prompt_label, None), Pace(concurrency, retries)
-    for chosen in _chosen(features, feature, dataset=dataset, config=config, baselines=baselines):
+    selected = chosen_features(
+        features, feature, dataset=dataset, config=config, baselines=baselines
+    )
+    for chosen in selected:
         paths = Paths.of(chosen, dataset, config, baselines)
         report = _run(features, chosen, variant, paths.dataset, _config(paths.config), pace)
         path = baseline_path(paths.baselines, report.model)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
         typer.echo(f"Wrote {path} ({report.model} with {report.prompt})")
-
-
-def _chosen(features: Features, name: str | None, **paths: Path | None) -> list[Feature]:
-    """The feature `--feature` names, or every registered one; a path option (a dataset, a
-    gate, ...) belongs to one feature, so it needs `--feature` when there are several."""
-    if name is not None:
-        try:
-            return [features.get(name)]
-        except FeatureError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--feature") from exc
-    given = [option for option, path in paths.items() if path is not None]
-    if given and len(features) > 1:
-        option = "--" + given[0].replace("_", "-")
-        raise typer.BadParameter(
-            f"{option} is one feature's: give --feature too", param_hint=option
-        )
-    return list(features)
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,13 +65,14 @@ class FeatureTask:
     """The first retry waits up to this long; each next one up to twice as long (full jitter)."""
 
     async def __call__(self, received: BaseModel) -> EvalAnswer:
-        request = render(self.feature, self.prompt, text_fields(received))
+        inputs = text_fields(received)
+        request = render(self.feature, self.prompt, inputs)
         observer = CountingObserver()
         started = time.perf_counter()
         result: dict[str, Any] | None = None
         error: str | None = None
         try:
-            fitted = fit(self.feature, self.prompt, received, request, self.context_window)
+            fitted = fit(self.feature, self.prompt, inputs, request, self.context_window)
             result = (await self._generate(fitted, observer)).model_dump(mode="json")
         except ModelError as exc:
             error = type(exc).__name__

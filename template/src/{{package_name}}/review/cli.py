@@ -12,11 +12,12 @@ import yaml
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ..command_features import chosen_features
 from ..command_settings import load_settings
 from ..configured_secrets import configured_secrets
 from ..database.times import utc
 from ..evals.cases import dataset_dir
-from ..feature import Feature, FeatureError
+from ..feature import Feature
 from ..redaction import Redactor
 from ..registry import registered
 from ..settings import Settings
@@ -46,7 +47,7 @@ def export(
     cases."""
     settings = load_settings()
     redactor = Redactor(configured_secrets(settings))
-    for chosen in _chosen(feature, output):
+    for chosen in chosen_features(registered(), feature, output=output):
         path = output or dataset_dir(chosen) / f"{SLICE}.yaml"
         try:
             corrected = asyncio.run(_read(settings, chosen, utc(since) if since else None))
@@ -67,20 +68,6 @@ def export(
                 err=True,
             )
         typer.echo(f"Added {result.added} cases to {path} ({result.total} in all).")
-
-
-def _chosen(name: str | None, output: Path | None) -> list[Feature]:
-    features = registered()
-    if name is not None:
-        try:
-            return [features.get(name)]
-        except FeatureError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--feature") from exc
-    if output is not None and len(features) > 1:
-        raise typer.BadParameter(
-            "--output is one feature's: give --feature too", param_hint="--output"
-        )
-    return list(features)
 
 
 async def _read(

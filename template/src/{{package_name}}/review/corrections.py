@@ -1,20 +1,22 @@
 """A person's account of the right answer: what feedback and review decisions carry.
 
 Its shape is the answer's feature's (`Feature.correction`): a correction is checked against it
-once the answer, hence the feature, is known, and a misfit is a 422 like any invalid body.
+once the answer, hence the feature, is known. A misfit raises `CorrectionInvalidError` (a 422
+problem, like any invalid body) and a correction the answer cannot take raises
+`CorrectionConflictError` (a 409): `api/problems.py` renders both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import HTTPException
-from fastapi.exceptions import RequestValidationError
 from pydantic import Field, ValidationError
 
 from ..feature import Feature
-from ..serving.service import FeatureService
+
+if TYPE_CHECKING:
+    from ..serving.service import FeatureService
 
 MAX_COMMENT_CHARS = 2_000
 """A comment explains a rating or a decision in a few sentences; it is not a second ticket."""
@@ -31,29 +33,41 @@ CorrectionBody = Annotated[
 ]
 
 
+class CorrectionConflictError(Exception):
+    """The answer cannot take this correction: it is another feature's shape, or the answer's
+    feature is no longer served."""
+
+
+class CorrectionInvalidError(ValueError):
+    """The correction fits no feature's shape; `errors` locate each misfit, as pydantic's do."""
+
+    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} invalid correction field(s)")
+        self.errors = errors
+
+
 def checked_correction(
     feature: Feature, correction: Mapping[str, Any], others: Iterable[Feature] = ()
 ) -> dict[str, Any]:
     """`correction` as `feature` defines one, ready to store (JSON, unset fields left out).
 
-    A correction that fits one of the `others` features instead is a conflict with this answer
-    (409); one that fits none is invalid (`RequestValidationError`, a 422 problem locating
-    each misfit under `body.correction`).
+    A correction that fits one of the `others` features instead is a `CorrectionConflictError`;
+    one that fits none is a `CorrectionInvalidError` locating each misfit under
+    `body.correction`.
     """
     try:
         valid = feature.correction.model_validate(correction)
     except ValidationError as exc:
         if any(_fits(other, correction) for other in others if other is not feature):
-            raise HTTPException(
-                409,
+            raise CorrectionConflictError(
                 f"This answer is {feature.name}'s: its correction is a "
-                f"{feature.correction.__name__}, not another feature's.",
+                f"{feature.correction.__name__}, not another feature's."
             ) from None
         errors = [
             {**error, "loc": ("body", "correction", *error["loc"])}
             for error in exc.errors(include_url=False)
         ]
-        raise RequestValidationError(errors) from None
+        raise CorrectionInvalidError(errors) from None
     return valid.model_dump(mode="json", exclude_none=True)
 
 
@@ -67,10 +81,10 @@ def _fits(feature: Feature, correction: Mapping[str, Any]) -> bool:
 
 def served_feature(services: Mapping[str, FeatureService], name: str) -> Feature:
     """The feature called `name`, which must still be served for its corrections to be checked
-    (a 409 problem otherwise)."""
+    (a `CorrectionConflictError` otherwise)."""
     service = services.get(name)
     if service is None:
-        raise HTTPException(
-            409, f"The answer's feature, {name}, is no longer served: it takes no corrections."
+        raise CorrectionConflictError(
+            f"The answer's feature, {name}, is no longer served: it takes no corrections."
         )
     return service.feature

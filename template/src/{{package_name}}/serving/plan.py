@@ -50,8 +50,9 @@ class Planner:
 
     def plan(
         self, received: BaseModel, tenant: str, request_id: str | None
-    ) -> tuple[BaseModel, Plan]:
-        """The request as the model may see it, and the plan for answering it.
+    ) -> tuple[dict[str, str], Plan]:
+        """The request's fields as the model may see them (the prompt's variables), and the
+        plan for answering it.
 
         Raises `FeatureDisabledError` when the flags turn the feature off and it is configured
         to refuse, and `InjectionBlockedError` when the injection policy blocks the request.
@@ -60,8 +61,9 @@ class Planner:
         decision = self.flags.decide(name, tenant)
         first = self._first_model(decision, tenant)
         prompt = self._prompt(decision.prompt_label)
-        screening = self.injection.screen(name, text_fields(received))
-        seen = received.model_copy(update=dict(screening.fields))
+        fields = text_fields(received)
+        screening = self.injection.screen(name, fields)
+        seen = {**fields, **screening.fields}
         call = CallContext(tenant, name, prompt.ref, request_id)
         return seen, Plan(prompt, first, call, decision, flagged=screening.flagged)
 

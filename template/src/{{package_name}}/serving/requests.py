@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel
-
 from ..feature import Feature
 from ..guardrails.output import PROCESS_CANARY
 from ..llm.context_window import input_budget
@@ -14,7 +12,6 @@ from ..llm.errors import ContextWindowExceededError
 from ..llm.port import ModelRequest
 from ..llm.tokens import BYTES_PER_TOKEN, request_tokens
 from ..prompts import Prompt
-from .plan import text_fields
 
 TRUNCATION_MARKER = "\n[…truncated]"
 
@@ -36,7 +33,7 @@ def render(feature: Feature, prompt: Prompt, variables: Mapping[str, str]) -> Mo
 def fit(
     feature: Feature,
     prompt: Prompt,
-    seen: BaseModel,
+    inputs: Mapping[str, str],
     request: ModelRequest,
     context_window: int | None,
 ) -> ModelRequest:
@@ -46,7 +43,7 @@ def fit(
     excess = request_tokens(request.messages) - budget if budget is not None else 0
     if excess <= 0:
         return request
-    variables = text_fields(seen)
+    variables = dict(inputs)
     text = variables[feature.truncated].encode("utf-8")
     keep = len(text) - excess * BYTES_PER_TOKEN - len(TRUNCATION_MARKER.encode("utf-8"))
     if keep <= 0:

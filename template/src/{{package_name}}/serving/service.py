@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -38,7 +38,7 @@ from ..rate_limits import TenantRateLimiter
 from ..settings import CLASSICAL_MODEL
 from ..shadow.runner import ShadowRunner
 from .answers import answer_row, answered, with_guarded
-from .plan import Plan, Planner, text_fields
+from .plan import Plan, Planner
 from .requests import fit, render
 from .shadow import LiveAnswer, ShadowJobs
 from .streaming import Progress, has_field, partial_field
@@ -72,11 +72,11 @@ class FeatureService:
     ) -> BaseModel:
         """Answer `received`; answers under the confidence threshold go to a human.
 
-        The model sees the request as the injection policy lets it through (`seen`); the
+        The model sees the request as the injection policy lets it through (`inputs`); the
         answer record keeps it as received, for reviewers and exported eval cases."""
         started = time.perf_counter()
-        seen, plan = self.planner.plan(received, tenant, request_id)
-        key = self._cache_key(plan, seen)
+        inputs, plan = self.planner.plan(received, tenant, request_id)
+        key = self._cache_key(plan, inputs)
         cached = await self.cache.lookup(key, cache_mode, self.feature.name)
         if cached is not None:
             answer = self.feature.response.model_validate_json(cached)
@@ -90,21 +90,21 @@ class FeatureService:
             self.metering.cache_hit(plan.call, answered(answer).model, _elapsed_ms(started))
             self._record(plan.call, received, answer)
             return answer
-        request = self._render(plan, seen)
+        request = render(self.feature, plan.prompt, inputs)
         await self._admit_tokens(request, tenant)
         try:
-            served = await self._generate(plan, seen, request, deadline, plan.first)
+            served = await self._generate(plan, inputs, request, deadline, plan.first)
         except EveryModelRefusedError:
             self.output_guard.refused(feature=self.feature.name, answered_by=None)
             raise
         guarded = self._guarded(plan, request, served)
         if guarded is None:
-            answer = await self._replacement(plan, seen, request, deadline)
+            answer = await self._replacement(plan, inputs, request, deadline)
         else:
             answer = guarded
             if not served.degraded:
                 await self.cache.save(key, answer.model_dump_json().encode(), cache_mode)
-            self._maybe_shadow(plan, seen, answer, served, _elapsed_ms(started))
+            self._maybe_shadow(plan, inputs, answer, served, _elapsed_ms(started))
         self._record(plan.call, received, answer)
         return answer
 
@@ -117,16 +117,16 @@ class FeatureService:
         still an HTTP status. Streams are not cached: their point is the model writing live.
         """
         started = time.perf_counter()
-        seen, plan = self.planner.plan(received, tenant, request_id)
-        request = self._render(plan, seen)
+        inputs, plan = self.planner.plan(received, tenant, request_id)
+        request = render(self.feature, plan.prompt, inputs)
         await self._admit_tokens(request, tenant)
-        return self._stream(plan, received, seen, request, deadline, started)
+        return self._stream(plan, received, inputs, request, deadline, started)
 
     async def _stream(
         self,
         plan: Plan,
         received: BaseModel,
-        seen: BaseModel,
+        inputs: Mapping[str, str],
         request: ModelRequest,
         deadline: Deadline,
         started: float,
@@ -135,11 +135,11 @@ class FeatureService:
         answer = ""
         shown = ""
         events = self.chains.for_tenant(plan.call.tenant).stream(
-            partial(fit, self.feature, plan.prompt, seen, request),
+            partial(fit, self.feature, plan.prompt, inputs, request),
             self.feature.result,
             observer=self.metering.for_request(plan.call),
             deadline=deadline,
-            input_chars=_input_chars(seen),
+            input_chars=_input_chars(inputs),
             first=plan.first,
         )
         system_prompt = _system_prompt(request)
@@ -160,59 +160,57 @@ class FeatureService:
                     continue
                 response = self._guarded(plan, request, event)
                 if response is None:
-                    response = await self._replacement(plan, seen, request, deadline)
+                    response = await self._replacement(plan, inputs, request, deadline)
                 else:
-                    self._maybe_shadow(plan, seen, response, event, _elapsed_ms(started))
+                    self._maybe_shadow(plan, inputs, response, event, _elapsed_ms(started))
                 self._record(plan.call, received, response)
                 yield response
         except EveryModelRefusedError:
             self.output_guard.refused(feature=self.feature.name, answered_by=None)
             raise
         except ModelRefusalError:  # declined after its stream began: too late to fall back
-            response = await self._replacement(plan, seen, request, deadline)
+            response = await self._replacement(plan, inputs, request, deadline)
             self.output_guard.refused(
                 feature=self.feature.name, answered_by=answered(response).model
             )
             self._record(plan.call, received, response)
             yield response
 
-    def _render(self, plan: Plan, seen: BaseModel) -> ModelRequest:
-        return render(self.feature, plan.prompt, text_fields(seen))
-
     async def _admit_tokens(self, request: ModelRequest, tenant: str) -> None:
         """Count the call's worst-case tokens against the tenant's per-minute token quota."""
         output = request.settings.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
         await self.rate_limiter.admit_tokens(tenant, request_tokens(request.messages) + output)
 
-    def _cache_key(self, plan: Plan, seen: BaseModel) -> str:
+    def _cache_key(self, plan: Plan, inputs: Mapping[str, str]) -> str:
         """The tenant, prompt version, the model that would answer first, its parameters, and
         the input: one tenant never gets an answer another's request paid for, nor learns from a
         hit what another sent."""
         settings = plan.prompt.settings
+        primary = self.chains.for_tenant(plan.call.tenant).primary
         return cache_key(
             (
                 plan.call.tenant,
                 plan.prompt.ref,
-                plan.first or self.chains.for_tenant(plan.call.tenant).primary(_input_chars(seen)),
+                plan.first or primary(_input_chars(inputs)),
                 repr((settings.temperature, settings.max_output_tokens)),
-                *(normalise(text) for text in text_fields(seen).values()),
+                *(normalise(text) for text in inputs.values()),
             )
         )
 
     async def _generate(
         self,
         plan: Plan,
-        seen: BaseModel,
+        inputs: Mapping[str, str],
         request: ModelRequest,
         deadline: Deadline,
         first: str | None,
     ) -> Served[BaseModel]:
         return await self.chains.for_tenant(plan.call.tenant).generate(
-            partial(fit, self.feature, plan.prompt, seen, request),
+            partial(fit, self.feature, plan.prompt, inputs, request),
             self.feature.result,
             observer=self.metering.for_request(plan.call),
             deadline=deadline,
-            input_chars=_input_chars(seen),
+            input_chars=_input_chars(inputs),
             first=first,
         )
 
@@ -240,11 +238,11 @@ class FeatureService:
         return with_guarded(answer, guarded)
 
     async def _replacement(
-        self, plan: Plan, seen: BaseModel, request: ModelRequest, deadline: Deadline
+        self, plan: Plan, inputs: Mapping[str, str], request: ModelRequest, deadline: Deadline
     ) -> BaseModel:
         """The classical model's answer instead of one blocked or declined: degraded, and sent to
         human review."""
-        served = await self._generate(plan, seen, request, deadline, CLASSICAL_MODEL)
+        served = await self._generate(plan, inputs, request, deadline, CLASSICAL_MODEL)
         answer = self._respond(plan, replace(served, degraded=True), review=True)
         return self._last_resort(answer, request, served.model)
 
@@ -286,7 +284,7 @@ class FeatureService:
     def _maybe_shadow(
         self,
         plan: Plan,
-        seen: BaseModel,
+        inputs: Mapping[str, str],
         answer: BaseModel,
         served: Served[BaseModel],
         latency_ms: float,
@@ -296,7 +294,7 @@ class FeatureService:
             return
         price = self.metering.prices.cost(served.model, served.response.usage)
         live = LiveAnswer(answer, latency_ms, to_nano_usd(price) if price is not None else None)
-        self.shadow.submit(self.feature.name, self.shadow_jobs.job(shadow, seen, live, plan.call))
+        self.shadow.submit(self.feature.name, self.shadow_jobs.job(shadow, inputs, live, plan.call))
 
 
 def _elapsed_ms(started: float) -> float:
@@ -307,5 +305,5 @@ def _system_prompt(request: ModelRequest) -> str:
     return "\n".join(message.content for message in request.messages if message.role == "system")
 
 
-def _input_chars(seen: BaseModel) -> int:
-    return sum(len(text) for text in text_fields(seen).values())
+def _input_chars(inputs: Mapping[str, str]) -> int:
+    return sum(len(text) for text in inputs.values())

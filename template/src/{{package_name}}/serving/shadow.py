@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import structlog
@@ -28,7 +29,6 @@ from ..prompts import PromptCatalog, PromptError
 from ..shadow.rows import ShadowComparisonRow, ShadowOutcome
 from ..shadow.runner import ShadowJob
 from .answers import answered
-from .plan import text_fields
 from .requests import render
 
 log = structlog.get_logger(__name__)
@@ -55,17 +55,17 @@ class ShadowJobs:
     writer: RowWriter
 
     def job(
-        self, plan: ShadowPlan, seen: BaseModel, live: LiveAnswer, call: CallContext
+        self, plan: ShadowPlan, inputs: Mapping[str, str], live: LiveAnswer, call: CallContext
     ) -> ShadowJob:
         async def run(seconds: float) -> None:
-            await self._run(plan, seen, live, call, seconds)
+            await self._run(plan, inputs, live, call, seconds)
 
         return run
 
     async def _run(
         self,
         plan: ShadowPlan,
-        seen: BaseModel,
+        inputs: Mapping[str, str],
         live: LiveAnswer,
         call: CallContext,
         seconds: float,
@@ -95,7 +95,7 @@ class ShadowJobs:
             async with asyncio.timeout(seconds):
                 generation = await structured.generate(
                     models.model(model_name),
-                    render(self.feature, prompt, text_fields(seen)),
+                    render(self.feature, prompt, inputs),
                     self.feature.result,
                     observer,
                 )
