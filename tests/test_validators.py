@@ -44,6 +44,12 @@ BAD_ANSWERS: dict[str, list[tuple[Any, str]]] = {
         ("logging", "would shadow"),
         ("fastapi", "would shadow"),
         ("pydantic", "would shadow"),
+        ("test", "would shadow"),
+        ("benchmarks", "would shadow"),
+        ("uvloop", "would shadow"),
+        ("postgres", "would read POSTGRES_DB as a setting of its own"),
+        ("otel_exporter", "would read OTEL_EXPORTER_OTLP_ENDPOINT as a setting of its own"),
+        ("eval", "would read EVAL_JUDGE_MODEL as a setting of its own"),
         ("a" * 41, "at most 40 characters"),
     ],
     "description": [

@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from .helpers import (
+    TEMPLATE_ROOT,
     CommandFailed,
     clean_env,
     generate,
@@ -39,11 +40,24 @@ PROVIDERS = ("openai", "openai_compatible", "anthropic")
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
-    "classical-only-py312": {"python_version": "3.12", "providers": []},
+    "classical-only-py312": {
+        "python_version": "3.12",
+        "providers": [],
+        # The shortest names, and free text a linter would judge if it reached the code.
+        "project_name": "Q",
+        "description": (  # typographic punctuation and non-ASCII text, as escapes
+            "Tri d\u2019assistance \u2013 2\u00d7 plus rapide\uff0cf\u00fcr Kunden "
+            "(\u65e5\u672c\u8a9e) \u201csans souci\u201d \u2026"
+        ),
+        "author_name": "\u00c9quipe Plateforme \u2013 IA",
+    },
     "openai-py313": {
         "python_version": "3.13",
         "providers": ["openai"],
-        "project_name": "Ticket Router",
+        # The longest names the validators allow.
+        "project_name": "Customer Support Triage and Routing Service for Enterprise B",
+        "project_slug": "customer-support-triage-and-routing-for-enterprise",
+        "package_name": "customer_support_triage_and_routing_serv",
         "license": "Proprietary",
     },
     "compatible-py312": {
@@ -120,6 +134,47 @@ def test_answers_are_recorded_without_secrets(project: Project) -> None:
     assert password not in answers_file
     assert "_commit" in project.answers
     run(["git", "check-ignore", "-q", ".env"], cwd=project.path)
+
+
+TOP_LEVEL_MODULES = """
+import importlib.metadata
+import sys
+
+names = set()
+for dist in importlib.metadata.distributions():
+    for file in dist.files or ():
+        top = file.parts[0] if file.parts else ""
+        if top.endswith((".dist-info", ".data")) or top in {"..", "__pycache__"}:
+            continue
+        if len(file.parts) > 1:
+            names.add(top)
+        elif top.endswith((".py", ".so", ".pyd")):  # a module; not a .pth file
+            names.add(top.split(".")[0])
+print("\\n".join(sorted(name for name in names if name.isidentifier())))
+"""
+"""Every top-level module the project's environment can import, one a line."""
+
+
+def test_reserved_names_cover_every_module_and_variable_of_the_project(project: Project) -> None:
+    questions = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    reserved = set(questions["reserved_module_names"]["default"])
+    installed = project.uv_run("python", "-c", TOP_LEVEL_MODULES).stdout.split()
+    own = [path.parent.name for path in project.path.glob("*/__init__.py")]
+    modules = {
+        name.lower()
+        for name in [*installed, *own]
+        if not name.startswith("_") and "__mypyc" not in name
+    } - {project.answers["package_name"]}
+    assert sorted(modules - reserved) == []
+
+    prefix = project.answers["package_name"].upper() + "_"
+    env_example = (project.path / ".env.example").read_text(encoding="utf-8")
+    compose = (project.path / "compose.yaml").read_text(encoding="utf-8")
+    variables = set(re.findall(r"^(?:# )?([A-Z][A-Z0-9_]*)=", env_example, re.MULTILINE))
+    variables |= {name for name, _ in COMPOSE_VARIABLE.findall(compose)}
+    variables |= set(re.findall(r"^ +([A-Z][A-Z0-9_]*):", compose, re.MULTILINE))
+    foreign = {name for name in variables if not name.startswith(prefix)}
+    assert sorted(foreign - set(questions["foreign_env_variables"]["default"])) == []
 
 
 def test_format_is_clean(project: Project) -> None:
