@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tomllib
 
 import yaml
 
@@ -41,7 +42,20 @@ def test_template_workflow_passes_actionlint_and_zizmor() -> None:
 
 def test_every_question_is_documented() -> None:
     questions = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8"))
-    asked = [name for name, spec in questions.items() if not name.startswith("_")]
-    asked.remove("reserved_module_names")
+    asked = [
+        name
+        for name, spec in questions.items()
+        if not name.startswith("_") and spec.get("when") is not False  # not hidden lists
+    ]
     documented = (TEMPLATE_ROOT / "docs" / "questions.md").read_text(encoding="utf-8")
     assert [name for name in asked if f"`{name}`" not in documented] == []
+
+
+def test_the_template_update_workflow_runs_the_copier_the_template_is_tested_with() -> None:
+    lock = tomllib.loads((TEMPLATE_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    (tested,) = [package["version"] for package in lock["package"] if package["name"] == "copier"]
+    workflow = yaml.safe_load(
+        (TEMPLATE_ROOT / "template/.github/workflows/template-update.yml").read_text()
+    )
+    (check,) = [step for step in workflow["jobs"]["check"]["steps"] if step.get("id") == "check"]
+    assert check["env"]["COPIER_VERSION"] == tested

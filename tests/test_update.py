@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import IGNORED
 from .helpers import (
@@ -131,6 +132,36 @@ def test_conflicting_edits_are_marked_and_fail_the_projects_checks(
             cwd=project,
             env=env,
         )
+
+
+@pytest.mark.xdist_group("update")
+def test_a_project_copied_from_a_relative_path_records_it_absolute_and_updates(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    env = clean_env(python_interpreter("3.11"), PWD=str(template_repo))  # as a shell sets it
+    where = tmp_path / "service"
+    copied = copier(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--quiet",
+        "--vcs-ref=v1.0.0",
+        ".",
+        str(where),
+        cwd=template_repo,
+        env=env,
+    )
+    project = tmp_path / "service"
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == str(template_repo.resolve())
+    assert f"recorded the template as {template_repo.resolve()} (given as '.')" in copied.stderr
+    git_init_commit(project)
+
+    _release_v2(template_repo, RUNBOOK, "\n## Restart\n", TEMPLATE_V2_SECTION + "\n## Restart\n")
+    _update(project)
+
+    assert "_commit: v2.0.0" in (project / ".copier-answers.yml").read_text()
+    assert TEMPLATE_V2_SECTION in (project / "docs" / "runbook.md").read_text()
 
 
 BEFORE_FEATURE_PLATFORM = "7e59f21ab5e46d3bc8abf32dfea3a635c802c17c"
