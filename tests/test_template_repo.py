@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import tomllib
@@ -9,6 +10,7 @@ import tomllib
 import yaml
 
 from .helpers import TEMPLATE_ROOT, run
+from .releases import releases
 
 
 def _readme_commands() -> list[str]:
@@ -59,3 +61,15 @@ def test_the_template_update_workflow_runs_the_copier_the_template_is_tested_wit
     )
     (check,) = [step for step in workflow["jobs"]["check"]["steps"] if step.get("id") == "check"]
     assert check["env"]["COPIER_VERSION"] == tested
+
+
+def test_every_release_is_a_commit_of_this_history_in_version_order() -> None:
+    listed = releases()
+    versions = [tuple(int(part) for part in entry.version.split(".")) for entry in listed]
+    assert versions == sorted(versions)
+    assert len(set(versions)) == len(versions)
+    for older, newer in itertools.pairwise(listed):
+        run(["git", "merge-base", "--is-ancestor", older.commit, newer.commit], cwd=TEMPLATE_ROOT)
+    run(["git", "merge-base", "--is-ancestor", listed[-1].commit, "HEAD"], cwd=TEMPLATE_ROOT)
+    changelog = (TEMPLATE_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert [entry.version for entry in listed if f"## {entry.version} " not in changelog] == []

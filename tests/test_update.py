@@ -23,6 +23,7 @@ from .helpers import (
     run,
 )
 from .old_way import CONTRACT_KEYWORD, add_contracts_the_old_way
+from .releases import release, tagged_history
 
 RUNBOOK = "template/docs/runbook.md.jinja"
 TEAM_NOTE = "\n## Team notes\n\nOn-call rota lives in the team wiki.\n"
@@ -164,8 +165,8 @@ def test_a_project_copied_from_a_relative_path_records_it_absolute_and_updates(
     assert TEMPLATE_V2_SECTION in (project / "docs" / "runbook.md").read_text()
 
 
-BEFORE_FEATURE_PLATFORM = "7e59f21ab5e46d3bc8abf32dfea3a635c802c17c"
-"""The last commit with triage in `src/<package>/triage/`, before the feature platform."""
+BEFORE_FEATURE_PLATFORM = release("0.6.0")
+"""The last release with triage in `src/<package>/triage/`, before the feature platform."""
 
 BILLING_KEYWORDS = '"zahlung, rückerstattung,'
 TEAM_KEYWORDS = '"reimbursement, zahlung, rückerstattung,'
@@ -173,23 +174,8 @@ TEAM_KEYWORDS = '"reimbursement, zahlung, rückerstattung,'
 
 @pytest.fixture
 def history_repo(tmp_path: Path) -> Path:
-    """This repository's real history, with the working tree committed on top as HEAD."""
-    root = Path(__file__).resolve().parents[1]
-    repo = tmp_path / "template-history"
-    run(["git", "clone", "--quiet", "--no-checkout", str(root), str(repo)], cwd=tmp_path)
-    shutil.copytree(root, repo, ignore=IGNORED, dirs_exist_ok=True)
-    run(["git", "add", "-A"], cwd=repo)
-    run(  # empty on a clean checkout: HEAD is then the working tree already
-        ["git", "commit", "-q", "--no-verify", "--allow-empty", "-m", "The working tree"],
-        cwd=repo,
-        env=clean_env(
-            GIT_AUTHOR_NAME="Test",
-            GIT_AUTHOR_EMAIL="test@example.com",
-            GIT_COMMITTER_NAME="Test",
-            GIT_COMMITTER_EMAIL="test@example.com",
-        ),
-    )
-    return repo
+    """This repository's real history, each release tagged, the working tree as HEAD."""
+    return tagged_history(tmp_path / "template-history")
 
 
 @pytest.mark.xdist_group("update")
@@ -198,7 +184,14 @@ def test_update_across_the_feature_platform_carries_the_teams_features_and_edits
 ) -> None:
     env = clean_env(python_interpreter("3.11"))
     project = generate(
-        tmp_path / "service", {}, template=history_repo, vcs_ref=BEFORE_FEATURE_PLATFORM, env=env
+        tmp_path / "service",
+        {},
+        template=history_repo,
+        vcs_ref=BEFORE_FEATURE_PLATFORM.tag,
+        env=env,
+    )
+    assert (
+        f"_commit: {BEFORE_FEATURE_PLATFORM.tag}\n" in (project / ".copier-answers.yml").read_text()
     )
     git_init_commit(project)
     package = project / "src" / "ai_service"
