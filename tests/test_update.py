@@ -272,3 +272,33 @@ with TestClient(create_app(settings)) as client:
         ).json()
         print(route, answer["prompt_version"], answer["category"])
 """
+
+
+@pytest.mark.xdist_group("update")
+def test_a_foundation_project_with_a_stale_env_updates_and_starts(
+    history_repo: Path, tmp_path: Path
+) -> None:
+    env = clean_env(python_interpreter("3.11"))
+    foundation = release("0.1.0")
+    project = generate(
+        tmp_path / "service", {}, template=history_repo, vcs_ref=foundation.tag, env=env
+    )
+    env_file = project / ".env"
+    # Foundation's .env has TRIAGE_PROMPT_VERSION and TRIAGE_REVIEW_THRESHOLD; 0.3.0 added this.
+    env_file.write_text(env_file.read_text() + "AI_SERVICE_LEDGER_URL=sqlite+aiosqlite:///l.db\n")
+    git_init_commit(project)
+
+    result = copier("update", "--trust", "--defaults", "--vcs-ref=HEAD", cwd=project, env=env)
+
+    assert "copier update: no conflicts" in result.stderr
+    migrated = env_file.read_text()
+    assert "AI_SERVICE_DATABASE_URL=sqlite+aiosqlite:///l.db\n" in migrated
+    assert 'AI_SERVICE_REVIEW_THRESHOLDS={"triage": 0.6}\n' in migrated
+    assert not [name for name in RETIRED if f"AI_SERVICE_{name}=" in migrated]
+    run(["uv", "sync", "--locked"], cwd=project, env=env)
+    checked = run(["uv", "run", "--locked", "ai-service", "check"], cwd=project, env=env)
+    assert checked.stdout.startswith("OK: model classical:keywords")
+
+
+RETIRED = ("LEDGER_URL", "TRIAGE_PROMPT_VERSION", "TRIAGE_REVIEW_THRESHOLD")
+"""What earlier releases read and the service refuses now (its RETIRED_VARIABLES)."""
