@@ -200,8 +200,9 @@ def test_the_platform_never_imports_a_feature(project: Project) -> None:
     finally:
         cache.write_text(original, encoding="utf-8")
     package = project.answers["package_name"]
-    assert "The platform never imports a feature BROKEN" in str(broken.value)
-    assert f"{package}.cache -> {package}.features.triage" in str(broken.value)
+    reported = " ".join(str(broken.value).split())  # lint-imports wraps long names
+    assert "The platform never imports a feature BROKEN" in reported
+    assert f"{package}.cache -> {package}.features.triage" in reported
 
 
 def test_eval_gate_passes_for_every_feature(project: Project) -> None:
