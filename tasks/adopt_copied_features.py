@@ -40,7 +40,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml  # Copier's own dependency: this runs on Copier's interpreter
+from update_context import package_name, template_file
 
 OLD_PACKAGE_DIR = "template/src/{{package_name}}"
 NEW_REGISTRY = "template/src/{{package_name}}/features/__init__.py"
@@ -110,18 +110,6 @@ def _quoted(text: str) -> str:
 
 def _tuple(names: tuple[str, ...]) -> str:
     return "(" + ", ".join(map(_quoted, names)) + ("," if len(names) == 1 else "") + ")"
-
-
-def template_file(template: Path, commit: str, path: str) -> str | None:
-    """A template file as it was at `commit`; None when it was not there."""
-    shown = subprocess.run(
-        ["git", "show", f"{commit}:{path}"],
-        cwd=template,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return shown.stdout if shown.returncode == 0 else None
 
 
 def copies(package: Path, template: Path, commit: str) -> list[tuple[Path, str]]:
@@ -426,18 +414,11 @@ def register(package: Path, template: Path, names: list[str]) -> list[str]:
     listed = re.search(r"^FEATURES = \((?P<names>[^)]*)\)$", shipped, re.M)
     if listed is None:
         return [f"add {', '.join(names)} to FEATURES in {registry} by hand"]
-    current = [found for found in re.findall(r'"([^"]+)"', listed["names"])]
+    current = re.findall(r'"([^"]+)"', listed["names"])
     entries = "".join(f'    "{found}",\n' for found in [*current, *names])
     text = shipped[: listed.start()] + f"FEATURES = (\n{entries})" + shipped[listed.end() :]
     registry.write_text(text, encoding="utf-8")
     return [f"registered {', '.join(names)} in {registry}"]
-
-
-def package_name() -> str:
-    """The project's package, from its answers file: before an update, Copier has not loaded
-    the answers into the migration's context yet."""
-    answers = yaml.safe_load(Path(".copier-answers.yml").read_text(encoding="utf-8"))
-    return str(answers["package_name"])
 
 
 def main() -> None:

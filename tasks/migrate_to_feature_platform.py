@@ -22,26 +22,13 @@ It does nothing when there is no old folder or `.env` line, so running it again 
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
-import yaml  # Copier's own dependency: this runs on Copier's interpreter
+from update_context import package_name, template_file
 
 MOVED = "rules.py"
 OLD_TEMPLATE_DIR = "template/src/{{package_name}}/triage"
-
-
-def pristine(template: Path, commit: str, name: str) -> str | None:
-    """The file as the template shipped it at `commit`; None when it cannot be read."""
-    shown = subprocess.run(
-        ["git", "show", f"{commit}:{OLD_TEMPLATE_DIR}/{name}"],
-        cwd=template,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return shown.stdout if shown.returncode == 0 else None
 
 
 def move_triage(package: str, template: Path, commit: str) -> list[str]:
@@ -50,7 +37,7 @@ def move_triage(package: str, template: Path, commit: str) -> list[str]:
     notes: list[str] = []
     for path in sorted(old.glob("*.py")):
         text = path.read_text(encoding="utf-8")
-        if text == pristine(template, commit, path.name):
+        if text == template_file(template, commit, f"{OLD_TEMPLATE_DIR}/{path.name}"):
             continue  # the update deletes it; the platform does its job now
         if path.name == MOVED:
             new.mkdir(parents=True, exist_ok=True)
@@ -112,13 +99,6 @@ def rewrite_threshold(package: str) -> list[str]:
     replacement = f'{prefix}REVIEW_THRESHOLDS={{"triage": {value}}}'
     env.write_text(text[: found.start()] + replacement + text[found.end() :], encoding="utf-8")
     return [f".env: {prefix}TRIAGE_REVIEW_THRESHOLD={found['value']} is now {replacement}"]
-
-
-def package_name() -> str:
-    """The project's package, from its answers file: before an update, Copier has not loaded
-    the answers into the migration's context yet."""
-    answers = yaml.safe_load(Path(".copier-answers.yml").read_text(encoding="utf-8"))
-    return str(answers["package_name"])
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import yaml  # Copier's own dependency: this runs on Copier's interpreter
+from update_context import package_name
 
 ENV = Path(".env")
 LABELS = Path("prompts", "labels.yaml")
@@ -58,11 +59,6 @@ def drop_prompt_version(text: str, prefix: str) -> tuple[str, list[str]]:
         text[: found.start()] + text[found.end() :],
         [f"removed {prefix}TRIAGE_PROMPT_VERSION={version}: {LABELS} serves it as production"],
     )
-
-
-def package_name() -> str:
-    answers = yaml.safe_load(Path(".copier-answers.yml").read_text(encoding="utf-8"))
-    return str(answers["package_name"])
 
 
 def main() -> None:

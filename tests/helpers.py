@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import copier as copier_api  # the CLI runner below is `copier`
 import yaml
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
@@ -127,3 +128,16 @@ def git_init_commit(project: Path, message: str = "Generated") -> None:
 
 def git_status(project: Path) -> str:
     return run(["git", "status", "--porcelain"], cwd=project).stdout
+
+
+def render(template: Path, destination: Path, data: Mapping[str, Any] | None = None) -> None:
+    """Render the template with `data` (defaults for the rest) and no tasks: files only."""
+    copier_api.run_copy(
+        str(template),
+        str(destination),
+        data=dict(data or {}),
+        defaults=True,
+        unsafe=True,
+        skip_tasks=True,
+        quiet=True,
+    )

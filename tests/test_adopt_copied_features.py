@@ -18,13 +18,20 @@ from .helpers import TEMPLATE_ROOT
 
 
 def _load() -> ModuleType:
-    path = TEMPLATE_ROOT / "tasks" / "adopt_copied_features.py"
-    spec = importlib.util.spec_from_file_location("adopt_copied_features", path)
+    """The step as Copier runs it: a script whose folder is on the path (for `update_context`)."""
+    tasks = TEMPLATE_ROOT / "tasks"
+    spec = importlib.util.spec_from_file_location(
+        "adopt_copied_features", tasks / "adopt_copied_features.py"
+    )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while building
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(tasks))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(tasks))
     return module
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import copier
 import yaml
 
-from .helpers import TEMPLATE_ROOT
+from .helpers import TEMPLATE_ROOT, render
 
 MAKE = re.compile(r"(?:^\s*|`|&&\s*)make ([a-z][a-z-]*)", re.MULTILINE)
 """A command: in backticks, at the start of a line, or after `&&` (not "make it yours")."""
@@ -28,14 +27,7 @@ def test_every_command_named_exists_and_the_readme_lists_the_messages_ones(
     template_snapshot: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "service"
-    copier.run_copy(
-        str(template_snapshot),
-        str(project),
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        quiet=True,
-    )
+    render(template_snapshot, project)
     makefile = (project / "Makefile").read_text(encoding="utf-8")
     defined = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.MULTILINE))
     questions = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8"))

@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 import yaml
 
-from .helpers import TEMPLATE_ROOT
+from .helpers import TEMPLATE_ROOT, render
 
 BAD_ANSWERS: dict[str, list[tuple[Any, str]]] = {
     "project_name": [
@@ -117,24 +116,12 @@ CASES = [
 ]
 
 
-def _copy(template: Path, destination: Path, data: dict[str, Any]) -> None:
-    copier.run_copy(
-        str(template),
-        str(destination),
-        data=data,
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        quiet=True,
-    )
-
-
 @pytest.mark.parametrize(("question", "value", "message"), CASES)
 def test_bad_answers_are_rejected_with_a_clear_message(
     template_snapshot: Path, tmp_path: Path, question: str, value: Any, message: str
 ) -> None:
     with pytest.raises(ValueError, match=rf"'{question}'") as error:
-        _copy(template_snapshot, tmp_path / "project", {question: value})
+        render(template_snapshot, tmp_path / "project", {question: value})
     assert message in str(error.value)
     assert not (tmp_path / "project" / "pyproject.toml").exists()
 
@@ -163,7 +150,7 @@ def test_good_answers_are_accepted(template_snapshot: Path, tmp_path: Path) -> N
         "license": "BSD-3-Clause",
         "first_feature": "",
     }
-    _copy(template_snapshot, tmp_path / "project", data)
+    render(template_snapshot, tmp_path / "project", data)
     answers = yaml.safe_load((tmp_path / "project" / ".copier-answers.yml").read_text())
     assert {key: answers[key] for key in data} == data
     assert "reserved_module_names" not in answers
@@ -172,7 +159,7 @@ def test_good_answers_are_accepted(template_snapshot: Path, tmp_path: Path) -> N
 def test_slug_and_package_name_derive_from_the_project_name(
     template_snapshot: Path, tmp_path: Path
 ) -> None:
-    _copy(template_snapshot, tmp_path / "project", {"project_name": "Ticket  Router_Pro"})
+    render(template_snapshot, tmp_path / "project", {"project_name": "Ticket  Router_Pro"})
     answers = yaml.safe_load((tmp_path / "project" / ".copier-answers.yml").read_text())
     assert answers["project_slug"] == "ticket-router-pro"
     assert answers["package_name"] == "ticket_router_pro"
