@@ -4,8 +4,8 @@ Before the feature platform, the generated README said: to add a feature, copy `
 define its request and result schemas, write its prompt, give the classical model rules for it
 and include its router in `app.py`. Such a copy imports platform code the update removes, so it
 would stop the service. This step runs first, inside the project, with the template's checkout
-and the commit updated from. For each package folder that is such a copy (its `__init__.py`
-says `FEATURE = "<name>"`, beside a `schemas.py` and a `rules.py`), it:
+and the commit updated from. For each package folder that is such a copy (a `schemas.py` and a
+`rules.py` beside a `FEATURE = "<name>"`, or, before features had names, a route), it:
 
 - moves `schemas.py` and `rules.py` to `features/<name>/` (their imports one level deeper),
   drops the response model and output schema from the schemas (the platform derives both) and
@@ -123,10 +123,23 @@ def copies(package: Path, template: Path, commit: str) -> list[tuple[Path, str]]
             continue
         if template_file(template, commit, f"{OLD_PACKAGE_DIR}/{folder.name}") is not None:
             continue  # a platform folder of the old version
-        named = re.search(r'^FEATURE\s*=\s*"([^"]+)"', init.read_text(encoding="utf-8"), re.M)
-        if named is not None:
-            found.append((folder, named[1]))
+        name = feature_name(folder)
+        if name is not None:
+            found.append((folder, name))
     return found
+
+
+def feature_name(folder: Path) -> str | None:
+    """The name a copy of triage goes by: its `FEATURE = "<name>"` (in `__init__.py` since
+    0.6.0, in `service.py` in 0.4.0 and 0.5.0), or, before features had names (0.1.0 to 0.3.0),
+    its folder's when it serves a route of its own; None for a folder that is no such copy."""
+    for module in ("__init__.py", "service.py"):
+        path = folder / module
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        named = re.search(r'^FEATURE\s*=\s*"([^"]+)"', text, re.M)
+        if named is not None:
+            return named[1]
+    return folder.name if _route(folder)[0] is not None else None
 
 
 def _classes(tree: ast.Module) -> dict[str, ast.ClassDef]:

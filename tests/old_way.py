@@ -34,9 +34,8 @@ RENAMES = {
 CONTRACT_KEYWORD = "indemnity"
 """A keyword of the contracts feature's own: it makes a request about it `account`."""
 
-COMPONENTS = {
-    "from .triage.shadow import TriageShadow\n": (
-        "from .triage.shadow import TriageShadow\n"
+IMPORTS = {
+    "planner": (
         "from .contracts import FEATURE as CONTRACTS\n"
         "from .contracts.plan import ContractPlanner\n"
         "from .contracts.rules import contract_rules\n"
@@ -44,9 +43,22 @@ COMPONENTS = {
         "from .contracts.service import ContractService\n"
         "from .contracts.shadow import ContractShadow\n"
     ),
+    "components": (
+        "from .contracts.rules import contract_rules\n"
+        "from .contracts.schemas import CONTRACT_OUTPUT\n"
+        "from .contracts.service import FEATURE as CONTRACTS\n"
+        "from .contracts.service import ContractService\n"
+        "from .contracts.shadow import ContractShadow\n"
+    ),
+}
+"""What `components.py` imports of the copy, by the layout of the release (0.6.0 has a planner)."""
+
+RULES = {
     "{TRIAGE_OUTPUT.name: triage_rules}": (
         "{\n    TRIAGE_OUTPUT.name: triage_rules,\n    CONTRACT_OUTPUT.name: contract_rules,\n}"
     ),
+}
+COMPONENTS = {
     "{TRIAGE: TRIAGE_OUTPUT.name}": (
         "{\n    TRIAGE: TRIAGE_OUTPUT.name,\n    CONTRACTS: CONTRACT_OUTPUT.name,\n}"
     ),
@@ -60,26 +72,56 @@ APP = {
         "from .contracts import router as contracts_router\n"
         "from .triage import router as triage_router\n"
     ),
-    "    app.state.triage = parts.triage\n": (
-        "    app.state.triage = parts.triage\n    app.state.contracts = parts.contracts\n"
-    ),
     "    app.include_router(triage_router.router)\n": (
         "    app.include_router(triage_router.router)\n"
         "    app.include_router(contracts_router.router)\n"
     ),
 }
+APP_STATE = {
+    "    app.state.triage = parts.triage\n": (
+        "    app.state.triage = parts.triage\n    app.state.contracts = parts.contracts\n"
+    ),
+}
+APP_IMPORTS = {
+    "from .triage.service import TriageService\n": (
+        "from .contracts.rules import contract_rules\n"
+        "from .contracts.schemas import CONTRACT_OUTPUT\n"
+        "from .contracts.service import ContractService\n"
+        "from .triage.service import TriageService\n"
+    ),
+}
+"""Before 0.4.0 there was no `components.py`: `app.py` built each feature's service itself."""
+
+
+def layout(source: Path) -> str:
+    """Where the release wired a feature: `app` (0.1.0-0.3.0), `components` (0.4.0, 0.5.0) or
+    `planner` (0.6.0)."""
+    if not (source / "components.py").exists():
+        return "app"
+    return "planner" if (source / "triage" / "plan.py").exists() else "components"
 
 
 def add_contracts_the_old_way(project: Path, package: str) -> None:
     source = project / "src" / package
+    wiring = layout(source)
     shutil.copytree(source / "triage", source / "contracts")
     for module in (source / "contracts").glob("*.py"):
         _replace(module, RENAMES, every=True)
     _replace(
         source / "contracts" / "rules.py", {'"2fa, account,': f'"{CONTRACT_KEYWORD}, 2fa, account,'}
     )
-    _replace(source / "components.py", {**COMPONENTS, **_service_block(source)})
-    _replace(source / "app.py", APP)
+    if wiring == "app":
+        _replace(source / "app.py", {**APP_IMPORTS, **RULES, **APP, **_app_block(source)})
+    else:
+        imports = {
+            "from .triage.shadow import TriageShadow\n": (
+                "from .triage.shadow import TriageShadow\n" + IMPORTS[wiring]
+            )
+        }
+        _replace(
+            source / "components.py", {**imports, **RULES, **COMPONENTS, **_service_block(source)}
+        )
+        _replace(source / "app.py", {**APP, **APP_STATE})
     prompt = (project / "prompts" / "triage" / "v1.md").read_text(encoding="utf-8")
     (project / "prompts" / "contracts").mkdir()
     (project / "prompts" / "contracts" / "v1.md").write_text(
@@ -89,8 +131,25 @@ def add_contracts_the_old_way(project: Path, package: str) -> None:
         encoding="utf-8",
     )
     labels = project / "prompts" / "labels.yaml"
-    labels.write_text(labels.read_text(encoding="utf-8") + "contracts:\n  production: 1\n")
-    shutil.copytree(project / "evals" / "triage", project / "evals" / "contracts")
+    if labels.exists():  # since 0.4.0; before, the code named the version it served
+        labels.write_text(labels.read_text(encoding="utf-8") + "contracts:\n  production: 1\n")
+    if (project / "evals" / "triage").exists():  # eval cases since 0.4.0
+        shutil.copytree(project / "evals" / "triage", project / "evals" / "contracts")
+
+
+def _app_block(source: Path) -> dict[str, str]:
+    """Before 0.4.0: the contracts service, built in `app.py` beside triage's."""
+    text = (source / "app.py").read_text(encoding="utf-8")
+    start = text.index("    app.state.triage = TriageService(")
+    end = text.index("\n    )\n", start) + len("\n    )\n")
+    block = text[start:end]
+    copy = block.replace(
+        "app.state.triage = TriageService(", "app.state.contracts = ContractService("
+    )
+    copy = copy.replace(
+        'prompts.get("triage", settings.triage_prompt_version)', 'prompts.get("contracts", 1)'
+    )
+    return {block: block + copy}
 
 
 def _service_block(source: Path) -> dict[str, str]:

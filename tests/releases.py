@@ -26,6 +26,11 @@ class Release:
     title: str
 
     @property
+    def number(self) -> tuple[int, ...]:
+        """The version as numbers, for ordering: `(0, 4, 0)`."""
+        return tuple(int(part) for part in self.version.split("."))
+
+    @property
     def tag(self) -> str:
         return f"v{self.version}"
 

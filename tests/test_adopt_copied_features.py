@@ -17,12 +17,11 @@ import pytest
 from .helpers import TEMPLATE_ROOT
 
 
-def _load() -> ModuleType:
-    """The step as Copier runs it: a script whose folder is on the path (for `update_context`)."""
+def load_step(name: str) -> ModuleType:
+    """An update step as Copier runs it: a script whose folder is on the path (for
+    `update_context`)."""
     tasks = TEMPLATE_ROOT / "tasks"
-    spec = importlib.util.spec_from_file_location(
-        "adopt_copied_features", tasks / "adopt_copied_features.py"
-    )
+    spec = importlib.util.spec_from_file_location(name, tasks / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -35,7 +34,7 @@ def _load() -> ModuleType:
     return module
 
 
-adopt = _load()
+adopt = load_step("adopt_copied_features")
 
 SCHEMAS = '''"""Quote schemas."""
 
@@ -79,6 +78,48 @@ def _copy(tmp_path: Path, schemas: str = SCHEMAS) -> Path:
     (folder / "schemas.py").write_text(schemas)
     (folder / "rules.py").write_text(RULES)
     return folder
+
+
+ROUTER = '''"""Quote routes."""
+
+from fastapi import APIRouter
+
+from .schemas import QuoteRequest
+
+router = APIRouter()
+
+
+@router.post("/quotes")
+async def quote(body: QuoteRequest) -> None:
+    """Price a quote."""
+'''
+
+
+@pytest.mark.parametrize(
+    ("declared_in", "found"),
+    [
+        ("__init__.py", "quotes"),  # 0.6.0
+        ("service.py", "quotes"),  # 0.4.0 and 0.5.0
+        (None, "quotes"),  # 0.1.0 to 0.3.0: no name yet, the folder's, for a copy with a route
+    ],
+)
+def test_a_copy_is_known_by_the_name_its_release_gave_it(
+    tmp_path: Path, declared_in: str | None, found: str
+) -> None:
+    folder = _copy(tmp_path)
+    (folder / "__init__.py").write_text('"""Quotes."""\n')
+    (folder / "router.py").write_text(ROUTER)
+    if declared_in is not None:
+        (folder / declared_in).write_text('"""Quotes."""\n\nFEATURE = "quotes"\n')
+
+    assert adopt.feature_name(folder) == found
+
+
+def test_a_folder_with_no_name_and_no_route_is_no_copy(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    (folder / "__init__.py").write_text('"""Quotes."""\n')
+
+    assert adopt.feature_name(folder) is None
 
 
 def test_a_copy_is_read_into_a_declaration_and_schemas_one_folder_deeper(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def test_the_template_update_workflow_runs_the_copier_the_template_is_tested_wit
 
 def test_every_release_is_a_commit_of_this_history_in_version_order() -> None:
     listed = releases()
-    versions = [tuple(int(part) for part in entry.version.split(".")) for entry in listed]
+    versions = [entry.number for entry in listed]
     assert versions == sorted(versions)
     assert len(set(versions)) == len(versions)
     for older, newer in itertools.pairwise(listed):
