@@ -2,9 +2,9 @@
 
 The update tests apply them to a project generated at any release, update it, and check every
 edit survived: a rule change, a runbook note, a setting in `.env`, a prompt v2 served in place
-of v1, the eval gate's tolerance and a baseline of the team's own model (since 0.4.0), and a
-second feature added the way that release's README said (a copy of triage, `old_way.py`; since
-0.7.0, `feature new`).
+of v1, a shadow run in triage's flags, the eval gate's tolerance and a baseline of the team's
+own model (since 0.4.0), and a second feature added the way that release's README said (a copy
+of triage, `old_way.py`; since 0.7.0, `feature new`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,12 @@ BODY_LIMIT = "MAX_BODY_BYTES=65536"
 TEAM_BODY_LIMIT = "MAX_BODY_BYTES=131072"
 PROMPT_V2_RULE = "Write the summary in the customer's own language."
 GATE_TOLERANCE = ("tolerance: 0.02", "tolerance: 0.03")
+TEAM_SHADOW = {
+    "state": "ENABLED",
+    "variants": {"off": {}, "canary": {"prompt_label": "canary", "sample_rate": 0.1}},
+    "defaultVariant": "canary",
+}
+"""Triage's shadow flag as the team sets it: the canary label shadows a tenth of the traffic."""
 TEAM_BASELINE = "openai--team-model.json"
 """A baseline the team recorded for its own model (a copy of the classical one will do)."""
 
@@ -57,6 +63,11 @@ def edit_like_a_team(project: Path, package: str, slug: str, env: Mapping[str, s
             _replace(evals / "gate.yaml", *GATE_TOLERANCE)
             classical = (evals / "baselines" / "classical--keywords.json").read_text()
             (evals / "baselines" / TEAM_BASELINE).write_text(classical, encoding="utf-8")
+    flags = project / "flags" / "flags.json"
+    if flags.exists():  # since 0.4.0
+        document = json.loads(flags.read_text(encoding="utf-8"))
+        document["flags"]["triage.shadow"] = TEAM_SHADOW
+        flags.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     ticket = {"subject": "Question", "body": "About my reimbursement"}
     asked = [Asked("triage", ticket, "triage@2 billing")]  # the team's keyword and prompt v2
     if platform:

@@ -10,12 +10,14 @@ Then the project's own checks. `make all` and `make eval-gate` take about four m
 project, so they run for the default answers at the first release of each update path (where
 triage and its wiring lived, whether labels and eval cases existed) and at the newest; every
 other project runs `make lint` and the contract suite, which takes every feature, the migrated
-ones included, through every layer. Run at every release point, all fourteen passed `make all`
-too (24.5 minutes on two workers).
+ones included, through every layer. Run with `make all` at every release point, all fourteen
+passed too (at a8bd712, before the shadow flag joined the team's edits: 24.5 minutes on two
+workers).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -43,6 +45,7 @@ from .team_edits import (
     TEAM_BODY_LIMIT,
     TEAM_KEYWORDS,
     TEAM_NOTE,
+    TEAM_SHADOW,
     ask_script,
     edit_like_a_team,
     served_labels,
@@ -169,6 +172,8 @@ def test_a_project_edited_at_a_release_updates_to_this_template(
     if release.number >= (0, 4, 0):  # the eval gate and baselines existed
         assert GATE_TOLERANCE[1] in (project / "evals" / "triage" / "gate.yaml").read_text()
         assert (project / "evals" / "triage" / "baselines" / TEAM_BASELINE).exists()
+        flags = json.loads((project / "flags" / "flags.json").read_text(encoding="utf-8"))
+        assert flags["flags"]["triage.shadow"] == TEAM_SHADOW
     if release.number < (0, 7, 0):  # a copy of triage, carried onto the platform
         assert "/contracts/ to src/" in updated.stderr
     assert '"contracts"' in (package / "features" / "__init__.py").read_text()

@@ -128,10 +128,12 @@ async def sink_counts(port: int) -> Telemetry:
 
 
 def ledger_outcomes(workdir: Path) -> dict[str, int]:
-    """Rows the full service wrote to its SQLite ledger, by outcome (read after it stopped)."""
+    """Rows the full service wrote to its SQLite ledger for live requests, by outcome (read
+    after it stopped). Shadow runs the project's flags turn on write rows of their own."""
     with sqlite3.connect(ledger_path(workdir)) as connection:
-        table = model_calls.name  # the schema's own name, not input: safe to format in
-        query = f"SELECT outcome, COUNT(*) FROM {table} GROUP BY outcome"  # noqa: S608
+        # The schema's own names, not input: safe to format in.
+        table, shadow = model_calls.name, model_calls.c.shadow.name
+        query = f"SELECT outcome, COUNT(*) FROM {table} WHERE NOT {shadow} GROUP BY outcome"  # noqa: S608
         return dict(connection.execute(query).fetchall())
 
 
