@@ -49,7 +49,8 @@ def move_labels(text: str, prompt: str, version: str) -> str:
     block = re.search(rf"^{re.escape(prompt)}:\n(?P<labels>(?:[ \t]+.*\n?)*)", text, re.M)
     if block is None:
         return text
-    labels = re.sub(r"^(\s+[\w-]+:\s*)[0-9]+", rf"\g<1>{version}", block["labels"], flags=re.M)
+    label = re.compile(r"^([ \t]+[\w-]+:[ \t]*)[0-9]+", re.M)
+    labels = label.sub(rf"\g<1>{version}", block["labels"])
     return text[: block.start("labels")] + labels + text[block.end("labels") :]
 
 

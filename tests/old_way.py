@@ -91,6 +91,16 @@ APP_IMPORTS = {
     ),
 }
 """Before 0.4.0 there was no `components.py`: `app.py` built each feature's service itself."""
+APP_SERVICE = {
+    "app.state.triage = TriageService(": "app.state.contracts = ContractService(",
+    'prompts.get("triage", settings.triage_prompt_version)': 'prompts.get("contracts", 1)',
+}
+SERVICE = {
+    "triage = TriageService(": "contracts = ContractService(",
+    "TriagePlanner(": "ContractPlanner(",
+    "TriageShadow(": "ContractShadow(",
+}
+"""What the copy of triage's service block changes, in `app.py` and in `components.py`."""
 
 
 def layout(source: Path) -> str:
@@ -111,16 +121,16 @@ def add_contracts_the_old_way(project: Path, package: str) -> None:
         source / "contracts" / "rules.py", {'"2fa, account,': f'"{CONTRACT_KEYWORD}, 2fa, account,'}
     )
     if wiring == "app":
-        _replace(source / "app.py", {**APP_IMPORTS, **RULES, **APP, **_app_block(source)})
+        built = _beside(source / "app.py", "    app.state.triage = TriageService(", APP_SERVICE)
+        _replace(source / "app.py", {**APP_IMPORTS, **RULES, **APP, **built})
     else:
         imports = {
             "from .triage.shadow import TriageShadow\n": (
                 "from .triage.shadow import TriageShadow\n" + IMPORTS[wiring]
             )
         }
-        _replace(
-            source / "components.py", {**imports, **RULES, **COMPONENTS, **_service_block(source)}
-        )
+        built = _beside(source / "components.py", "    triage = TriageService(", SERVICE)
+        _replace(source / "components.py", {**imports, **RULES, **COMPONENTS, **built})
         _replace(source / "app.py", {**APP, **APP_STATE})
     prompt = (project / "prompts" / "triage" / "v1.md").read_text(encoding="utf-8")
     (project / "prompts" / "contracts").mkdir()
@@ -137,31 +147,15 @@ def add_contracts_the_old_way(project: Path, package: str) -> None:
         shutil.copytree(project / "evals" / "triage", project / "evals" / "contracts")
 
 
-def _app_block(source: Path) -> dict[str, str]:
-    """Before 0.4.0: the contracts service, built in `app.py` beside triage's."""
-    text = (source / "app.py").read_text(encoding="utf-8")
-    start = text.index("    app.state.triage = TriageService(")
-    end = text.index("\n    )\n", start) + len("\n    )\n")
-    block = text[start:end]
-    copy = block.replace(
-        "app.state.triage = TriageService(", "app.state.contracts = ContractService("
-    )
-    copy = copy.replace(
-        'prompts.get("triage", settings.triage_prompt_version)', 'prompts.get("contracts", 1)'
-    )
-    return {block: block + copy}
-
-
-def _service_block(source: Path) -> dict[str, str]:
-    """The contracts service, built beside triage's from a copy of its block."""
-    text = (source / "components.py").read_text(encoding="utf-8")
-    start = text.index("    triage = TriageService(")
-    end = text.index("\n    )\n", start) + len("\n    )\n")
-    block = text[start:end]
-    copy = block.replace("triage = TriageService(", "contracts = ContractService(")
-    copy = copy.replace("TriagePlanner(", "ContractPlanner(").replace(
-        "TriageShadow(", "ContractShadow("
-    )
+def _beside(path: Path, start: str, renames: dict[str, str]) -> dict[str, str]:
+    """The block of `path` that builds triage's service (from `start` to its closing `)`), and
+    after it a copy that builds the contracts service, `renames` applied."""
+    text = path.read_text(encoding="utf-8")
+    begin = text.index(start)
+    end = text.index("\n    )\n", begin) + len("\n    )\n")
+    block = copy = text[begin:end]
+    for old, new in renames.items():
+        copy = copy.replace(old, new)
     return {block: block + copy}
 
 
