@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -352,34 +351,26 @@ def _tool(name: str) -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serving(project: Project, **settings: str) -> Iterator[str]:
     """Start the generated service on loopback (with `settings` as environment variables, by
     their names without the prefix); yield its base URL; stop it."""
-    port = _free_port()
     slug = project.answers["project_slug"]
     prefix = project.answers["package_name"].upper() + "_"
     env = project.env | {prefix + name: value for name, value in settings.items()}
     # The service's log goes to a file: a pipe nobody reads fills up and blocks its writes.
     with tempfile.TemporaryFile(mode="w+") as output:
         process = subprocess.Popen(
-            ["uv", "run", "--locked", slug, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            # Port 0: the kernel picks a free port as the service binds it, and uvicorn logs it.
+            ["uv", "run", "--locked", slug, "serve", "--host", "127.0.0.1", "--port", "0"],
             cwd=project.path,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        base = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_healthy(base, process, output)
-            yield base
+            yield _wait_until_healthy(process, output)
         finally:
             process.terminate()
             try:
@@ -389,15 +380,20 @@ def serving(project: Project, **settings: str) -> Iterator[str]:
                 process.wait(timeout=10)
 
 
-def _wait_until_healthy(base: str, process: subprocess.Popen[str], output: IO[str]) -> None:
+def _wait_until_healthy(process: subprocess.Popen[str], output: IO[str]) -> str:
+    """The base URL the service logged it bound, once `/healthz` answers there."""
     deadline = time.monotonic() + SERVICE_START_TIMEOUT_SECONDS
     while time.monotonic() < deadline and process.poll() is None:
+        output.seek(0)
+        bound = re.search(r"Uvicorn running on (http://\S+)", output.read())
         try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
+            if bound:
+                with urllib.request.urlopen(f"{bound[1]}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return bound[1]
         except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     process.kill()
     process.wait(timeout=10)
     output.seek(0)

@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TypedDict
 
@@ -28,6 +29,8 @@ STARTUP_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 10.0
 COMMAND_TIMEOUT_SECONDS = 60.0  # initdb and createdb: a slow CI runner still finishes in seconds
 POSTGRES_USER = "postgres"
+PORT_ATTEMPTS = 3
+PORT_TAKEN = "Address already in use"
 
 REDIS_INSTALL_HINT = (
     "install it: `apt-get install redis-server` (Debian/Ubuntu), `brew install redis` (macOS)"
@@ -52,17 +55,19 @@ def redis_server() -> Iterator[str]:
     found = shutil.which("redis-server")
     if found is None:
         pytest.fail(f"redis-server is not on PATH; {REDIS_INSTALL_HINT}", pytrace=False)
-    port = _free_port()
     with tempfile.TemporaryDirectory(prefix="redis-") as tmp:
         log_path = Path(tmp) / "redis.log"
-        args = [found, "--bind", HOST, "--port", str(port), "--dir", tmp]
-        args += ["--save", "", "--appendonly", "no"]
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(  # noqa: S603 -- absolute path, arguments built here
-                args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=tmp
-            )
+
+        def launch(port: int) -> subprocess.Popen[bytes]:
+            args = [found, "--bind", HOST, "--port", str(port), "--dir", tmp]
+            args += ["--save", "", "--appendonly", "no"]
+            with log_path.open("ab") as log:
+                return subprocess.Popen(  # noqa: S603 -- absolute path, arguments built here
+                    args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=tmp
+                )
+
+        process, port = _start_on_a_free_port("redis-server", launch, _redis_is_ours, log_path)
         try:
-            _wait_until_ready("redis-server", process, lambda: _redis_answers_ping(port), log_path)
             yield f"redis://{HOST}:{port}/0"
         finally:
             _stop(process, signal.SIGTERM)
@@ -76,7 +81,6 @@ def postgres_server() -> Iterator[str]:
     """
     bin_dir = postgres_bin_dir()
     run_as = _unprivileged_user()
-    port = _free_port()
     with tempfile.TemporaryDirectory(prefix="postgres-") as tmp:
         if run_as:
             os.chown(tmp, run_as["user"], run_as["group"])
@@ -84,9 +88,6 @@ def postgres_server() -> Iterator[str]:
         log_path = Path(tmp) / "postgres.log"
         initdb_args: list[str | Path] = [bin_dir / "initdb", "-D", data, "-U", POSTGRES_USER]
         initdb_args += ["-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"]
-        postgres_args: list[str | Path] = [bin_dir / "postgres", "-D", data, "-c", "fsync=off"]
-        postgres_args += ["-c", f"listen_addresses={HOST}", "-c", f"port={port}"]
-        postgres_args += ["-c", f"unix_socket_directories={tmp}"]
         with log_path.open("wb") as log:
             initdb = subprocess.run(  # noqa: S603 -- absolute path, arguments built here
                 initdb_args,
@@ -98,20 +99,27 @@ def postgres_server() -> Iterator[str]:
                 check=False,
                 **run_as,
             )
-            if initdb.returncode != 0:
-                pytest.fail(f"initdb failed; its output:\n{log_path.read_text()}", pytrace=False)
-            process = subprocess.Popen(  # noqa: S603 -- absolute path, arguments built here
-                postgres_args,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=tmp,
-                **run_as,
-            )
+        if initdb.returncode != 0:
+            pytest.fail(f"initdb failed; its output:\n{log_path.read_text()}", pytrace=False)
+
+        def launch(port: int) -> subprocess.Popen[bytes]:
+            args: list[str | Path] = [bin_dir / "postgres", "-D", data, "-c", "fsync=off"]
+            args += ["-c", f"listen_addresses={HOST}", "-c", f"port={port}"]
+            args += ["-c", f"unix_socket_directories={tmp}"]
+            with log_path.open("ab") as log:
+                return subprocess.Popen(  # noqa: S603 -- absolute path, arguments built here
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=tmp,
+                    **run_as,
+                )
+
+        process, port = _start_on_a_free_port(
+            "postgres", launch, lambda port, _: _postgres_is_ours(data, port), log_path
+        )
         try:
-            _wait_until_ready(
-                "postgres", process, lambda: _postgres_is_ready(bin_dir, port), log_path
-            )
             createdb = subprocess.run(  # noqa: S603 -- absolute path, arguments built here
                 [bin_dir / "createdb", "-h", HOST, "-p", str(port), "-U", POSTGRES_USER, "test"],
                 capture_output=True,
@@ -174,40 +182,74 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _redis_answers_ping(port: int) -> bool:
+def _start_on_a_free_port(
+    name: str,
+    launch: Callable[[int], subprocess.Popen[bytes]],
+    is_ours: Callable[[int, subprocess.Popen[bytes]], bool],
+    log_path: Path,
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Launch the server on a free port; return its process and port once it answers there.
+
+    A port found free can be taken by a parallel test run before the server binds it: the
+    server then exits saying so, and is launched again on another port. `is_ours` asks the
+    server on the port who it is, so a test never talks to another run's server.
+    """
+    for _ in range(PORT_ATTEMPTS):
+        port = _free_port()
+        logged_before = log_path.stat().st_size if log_path.exists() else 0
+        process = launch(port)
+        answers = partial(is_ours, port, process)
+        if _wait_until_ours(name, process, answers, log_path, logged_before):
+            return process, port
+    pytest.fail(f"{name}: {PORT_ATTEMPTS} free ports were taken before it could bind them")
+
+
+def _wait_until_ours(
+    name: str,
+    process: subprocess.Popen[bytes],
+    answers: Callable[[], bool],
+    log_path: Path,
+    logged_before: int,
+) -> bool:
+    """Poll until the server answers (True) or exits because its port was taken (False); fail
+    with its log if it exits otherwise or takes too long."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not answers():
+        exited = process.poll() is not None
+        if exited or time.monotonic() > deadline:
+            _stop(process, signal.SIGKILL)
+            log = log_path.read_bytes()[logged_before:].decode(errors="replace")
+            if exited and PORT_TAKEN in log:
+                return False
+            state = f"exited {process.returncode}" if exited else "timed out"
+            pytest.fail(f"{name} did not start ({state}); its log:\n{log}", pytrace=False)
+        time.sleep(0.05)
+    return True
+
+
+def _redis_is_ours(port: int, process: subprocess.Popen[bytes]) -> bool:
+    """Whether the Redis answering on `port` is `process`, by the process id it reports."""
+    info = b""
     try:
         with socket.create_connection((HOST, port), timeout=1.0) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(64).startswith(b"+PONG")
+            conn.sendall(b"INFO server\r\nQUIT\r\n")  # QUIT: Redis closes once it has answered
+            while chunk := conn.recv(4096):
+                info += chunk
     except OSError:
         return False
+    return f"process_id:{process.pid}\r\n".encode() in info
 
 
-def _postgres_is_ready(bin_dir: Path, port: int) -> bool:
+def _postgres_is_ours(data: Path, port: int) -> bool:
+    """Whether the cluster in `data` accepts connections on `port`, by its postmaster.pid.
+
+    PostgreSQL writes its port on line 4 and "ready" on line 8 once it accepts connections.
+    """
     try:
-        probe = subprocess.run(  # noqa: S603 -- absolute path, arguments built here
-            [bin_dir / "pg_isready", "-q", "-h", HOST, "-p", str(port), "-t", "1"],
-            timeout=5.0,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+        lines = (data / "postmaster.pid").read_text().splitlines()
+    except OSError:
         return False
-    return probe.returncode == 0
-
-
-def _wait_until_ready(
-    name: str, process: subprocess.Popen[bytes], ready: Callable[[], bool], log_path: Path
-) -> None:
-    """Poll until the server answers; fail with its log if it exits or takes too long."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while not ready():
-        if process.poll() is not None or time.monotonic() > deadline:
-            state = "timed out" if process.returncode is None else f"exited {process.returncode}"
-            pytest.fail(
-                f"{name} did not start ({state}); its log:\n{log_path.read_text()}",
-                pytrace=False,
-            )
-        time.sleep(0.05)
+    return len(lines) >= 8 and lines[3] == str(port) and lines[7].strip() == "ready"
 
 
 def _stop(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:

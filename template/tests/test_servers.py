@@ -5,9 +5,14 @@ from __future__ import annotations
 import secrets
 import socket
 import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from urllib.parse import urlsplit
 
-from .servers import postgres_bin_dir, postgres_server, redis_server
+import pytest
+
+from . import servers
+from .servers import HOST, postgres_bin_dir, postgres_server, redis_server
 
 
 def _resp_command(*parts: str) -> bytes:
@@ -48,3 +53,19 @@ def test_postgres_server_answers_a_query() -> None:
         )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "1\n"
+
+
+@pytest.mark.parametrize("server", [redis_server, postgres_server])
+def test_a_server_whose_port_is_taken_first_starts_on_another_port(
+    monkeypatch: pytest.MonkeyPatch, server: Callable[[], AbstractContextManager[str]]
+) -> None:
+    """A parallel run can take the port between picking and binding it: the helper must not
+    fail, nor hand over the other run's server (here a socket that never answers)."""
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        taken_port = taken.getsockname()[1]
+        ports: Iterator[int] = iter([taken_port, servers._free_port()])
+        monkeypatch.setattr(servers, "_free_port", lambda: next(ports))
+        with server() as url:
+            assert urlsplit(url).port not in (None, taken_port)
