@@ -1,8 +1,9 @@
 """The processes the benchmark runs: the bare app, the full service and an OTLP sink.
 
-Each server is a separate process started with this project's interpreter, on a free loopback
-port, in a scratch directory (so no `.env` there is read), with one uvicorn worker and the same
-uvicorn options, and is waited for with a bounded `/healthz` poll. Servers are stopped with
+Each server is a separate process started with this project's interpreter, on a loopback port
+the kernel picks as it binds (read back from uvicorn's log), in a scratch directory (so no `.env`
+there is read), with one uvicorn worker and the same uvicorn options, and is waited for with a
+bounded `/healthz` poll. Servers are stopped with
 SIGTERM, as an orchestrator stops them, and must exit cleanly: the full service writes its
 buffered ledger rows and exports its last spans on the way out.
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -30,10 +31,11 @@ HEALTH_REQUEST = get_request("/healthz")
 SINK_SCRIPT = Path(__file__).with_name("otlp_sink.py")
 UNLIMITED = str(10**12)
 """Rate limits the limiter counts against but never reaches."""
+BOUND_PORT = re.compile(r"Uvicorn running on http://[^:\s]+:(\d+)")
 UVICORN_OPTIONS = (
     "--no-access-log",
     "--log-level",
-    "warning",
+    "info",  # the service logs at info too; with the access log off, only start and stop
     "--ws",
     "none",
     "--no-server-header",
@@ -74,8 +76,9 @@ class ServerSpec:
     arguments: tuple[str, ...]
     env: Mapping[str, str]
 
-    def command(self, port: int) -> list[str]:
-        return [sys.executable, *self.arguments, "--host", HOST, "--port", str(port)]
+    def command(self) -> list[str]:
+        """Port 0: the kernel picks a free port as the server binds it, and uvicorn logs it."""
+        return [sys.executable, *self.arguments, "--host", HOST, "--port", "0"]
 
 
 def bare_server(env: Mapping[str, str]) -> ServerSpec:
@@ -132,14 +135,13 @@ async def serving(spec: ServerSpec, workdir: Path, log_name: str) -> AsyncIterat
     Its stdout (the service's JSON logs) goes to `<log_name>.log` in `workdir` and its stderr
     to `<log_name>.err`; their last lines are quoted when it fails to start or stop cleanly.
     """
-    port = _free_port()
     output = (workdir / f"{log_name}.log", workdir / f"{log_name}.err")
     with output[0].open("wb") as stdout, output[1].open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
-            *spec.command(port), env=dict(spec.env), cwd=workdir, stdout=stdout, stderr=stderr
+            *spec.command(), env=dict(spec.env), cwd=workdir, stdout=stdout, stderr=stderr
         )
     try:
-        await _wait_healthy(spec.name, port, process, output)
+        port = await _wait_healthy(spec.name, process, output)
         yield Running(port, process.pid)
     finally:
         code = await _stop(process)
@@ -167,23 +169,35 @@ async def otlp_sink(env: Mapping[str, str]) -> AsyncIterator[int]:
 
 
 async def _wait_healthy(
-    name: str, port: int, process: asyncio.subprocess.Process, output: Sequence[Path]
-) -> None:
+    name: str, process: asyncio.subprocess.Process, output: Sequence[Path]
+) -> int:
+    """The port the server logged it bound, once `/healthz` answers 200 there."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STARTUP_TIMEOUT_SECONDS
+    port: int | None = None
     while loop.time() < deadline:
         if process.returncode is not None:
             status = process.returncode
             raise ServerError(f"{name} exited with status {status} while starting{_tail(output)}")
+        port = port or _bound_port(output)
         try:
             async with asyncio.timeout(1.0):
-                if (await fetch(port, HEALTH_REQUEST)).status == 200:
-                    return
+                if port and (await fetch(port, HEALTH_REQUEST)).status == 200:
+                    return port
         except (OSError, TimeoutError, asyncio.IncompleteReadError):
             pass
         await asyncio.sleep(POLL_INTERVAL_SECONDS)
     timeout = STARTUP_TIMEOUT_SECONDS
     raise ServerError(f"{name} did not answer /healthz within {timeout:g} s{_tail(output)}")
+
+
+def _bound_port(output: Sequence[Path]) -> int | None:
+    """The port in uvicorn's "Uvicorn running on http://host:port" line, once it is logged."""
+    for path in output:
+        found = BOUND_PORT.search(path.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            return int(found[1])
+    return None
 
 
 def _tail(output: Sequence[Path], lines: int = 20) -> str:
@@ -207,9 +221,3 @@ async def _stop(process: asyncio.subprocess.Process) -> int:
         process.kill()
         await process.wait()
         return -signal.SIGKILL
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
