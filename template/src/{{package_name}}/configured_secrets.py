@@ -10,24 +10,24 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dotenv import dotenv_values
-
 from .settings import Settings
-from .tenant_keys import environment_values
+from .tenant_keys import env_file_values, environment_values
 
 _SECRET_NAME = re.compile(r"(API_KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
 
 
 def configured_secrets(settings: Settings, env_file: Path | None = Path(".env")) -> list[str]:
     """Secret values to redact; values shorter than 8 characters are left to the redactor."""
+    from_file = env_file_values(env_file)  # read once: parsing `.env` dominates this function
     found = [
         *_from_settings(settings),
-        *_from_environment(env_file),
-        *_tenant_provider_keys(settings, env_file),
+        *_secret_named(os.environ),
+        *_secret_named(from_file),
+        *_tenant_provider_keys(settings, environment_values(from_file)),
     ]
     return sorted(set(filter(None, found)))
 
@@ -40,18 +40,13 @@ def _from_settings(settings: Settings) -> Iterator[str]:
             yield urlsplit(url.get_secret_value()).password or ""
 
 
-def _from_environment(env_file: Path | None) -> Iterator[str]:
-    sources: list[dict[str, str | None]] = [dict(os.environ)]
-    if env_file is not None and env_file.is_file():
-        sources.append(dotenv_values(env_file))
-    for source in sources:
-        for name, value in source.items():
-            if value and _SECRET_NAME.search(name):
-                yield value
+def _secret_named(variables: Mapping[str, str]) -> Iterator[str]:
+    for name, value in variables.items():
+        if value and _SECRET_NAME.search(name):
+            yield value
 
 
-def _tenant_provider_keys(settings: Settings, env_file: Path | None) -> Iterator[str]:
-    environment = environment_values(env_file)
+def _tenant_provider_keys(settings: Settings, environment: Mapping[str, str]) -> Iterator[str]:
     for override in settings.tenant_overrides.values():
         for variable in override.provider_keys.values():
             yield environment.get(variable, "")

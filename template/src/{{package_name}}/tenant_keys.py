@@ -24,24 +24,33 @@ def tenant_provider_keys(
 ) -> dict[str, dict[str, SecretStr]]:
     """Each tenant's own provider keys; a named variable that is unset or empty is an error
     naming the variable and the tenant, never a value."""
-    environment = environment_values(env_file)
+    named = [
+        (tenant, provider, variable)
+        for tenant, override in overrides.items()
+        for provider, variable in override.provider_keys.items()
+    ]
+    if not named:
+        return {}  # `.env` is read only when a tenant brings a key
+    environment = environment_values(env_file_values(env_file))
     keys: dict[str, dict[str, SecretStr]] = {}
-    for tenant, override in overrides.items():
-        for provider, variable in override.provider_keys.items():
-            value = environment.get(variable)
-            if not value:
-                raise ModelConfigurationError(
-                    f"{variable} is not set: {ENV_PREFIX}TENANT_OVERRIDES names it as the "
-                    f"{provider} key of tenant {tenant!r}"
-                )
-            keys.setdefault(tenant, {})[provider] = SecretStr(value)
+    for tenant, provider, variable in named:
+        value = environment.get(variable)
+        if not value:
+            raise ModelConfigurationError(
+                f"{variable} is not set: {ENV_PREFIX}TENANT_OVERRIDES names it as the "
+                f"{provider} key of tenant {tenant!r}"
+            )
+        keys.setdefault(tenant, {})[provider] = SecretStr(value)
     return keys
 
 
-def environment_values(env_file: Path | None = Path(".env")) -> dict[str, str]:
-    """The process environment over `.env`, as the settings read them."""
-    values: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        values.update({name: value for name, value in dotenv_values(env_file).items() if value})
-    values.update(os.environ)
-    return values
+def env_file_values(env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """The variables `env_file` sets to a value; none when there is no such file."""
+    if env_file is None or not env_file.is_file():
+        return {}
+    return {name: value for name, value in dotenv_values(env_file).items() if value}
+
+
+def environment_values(env_file_values: Mapping[str, str]) -> dict[str, str]:
+    """The process environment over the `.env` values, as the settings read them."""
+    return {**env_file_values, **os.environ}
