@@ -30,7 +30,7 @@ from .servers import (
     otlp_sink,
     serving,
 )
-from .throughput import measure, sink_counts
+from .throughput import log_lines, measure, sink_counts
 from .workload import PROJECT_ROOT, Tickets
 
 
@@ -75,10 +75,11 @@ async def measure_all(options: Options) -> dict[str, Measured]:
     with tempfile.TemporaryDirectory(prefix="floor-") as tmp:
         workdir = Path(tmp)
         async with otlp_sink(env) as sink_port:
+            bare = bare_server(env)  # its environment names the prompts the bare apps render
             specs = [
-                bare_server(env),
+                bare,
                 *(
-                    telemetry_only_server(name, parts, env, sink_port, api_key)
+                    telemetry_only_server(name, parts, dict(bare.env), sink_port, api_key)
                     for name, parts in TELEMETRY_ONLY.items()
                 ),
                 full_server(env, workdir, sink_port, api_key),
@@ -97,8 +98,9 @@ async def measure_all(options: Options) -> dict[str, Measured]:
                         raise SystemExit(f"{spec.name}: {sample.first_error}")
                     measured = results[spec.name]
                     measured.samples.append(sample)
-                    measured.log_lines += (workdir / f"{log_name}.log").read_bytes().count(b"\n")
                     measured.spans += (await sink_counts(sink_port)).spans - spans_before
+            for spec in specs:  # `make bench`'s count: lines about the measured requests
+                results[spec.name].log_lines = log_lines(workdir, spec)
     return results
 
 

@@ -138,8 +138,13 @@ def ledger_outcomes(workdir: Path) -> dict[str, int]:
 
 
 def log_lines(workdir: Path, spec: ServerSpec) -> int:
-    """Lines `spec` wrote to its stdout, in every round."""
-    return sum(path.read_bytes().count(b"\n") for path in workdir.glob(f"{spec.name}-*.log"))
+    """Lines `spec` wrote to its stdout about the measured requests, in every round: not its
+    start-up and shutdown lines (no request id), nor those of the `/healthz` polls."""
+    return sum(
+        b'"request_id":' in line and b'"route":"/healthz"' not in line
+        for path in workdir.glob(f"{spec.name}-*.log")
+        for line in path.read_bytes().splitlines()
+    )
 
 
 def load_average() -> float | None:
