@@ -43,7 +43,8 @@ from pathlib import Path
 from update_context import package_name, template_file
 
 OLD_PACKAGE_DIR = "template/src/{{package_name}}"
-NEW_REGISTRY = "template/src/{{package_name}}/features/__init__.py"
+NEW_REGISTRY = "template/src/{{package_name}}/features/__init__.py.jinja"
+"""Read as it is, unrendered: its `FEATURES` names triage (every release before 0.7.0 had it)."""
 MOVED = ("schemas.py", "rules.py")
 WIRING = ("app.py", "components.py")
 ASSESSMENT = ("needs_human", "confidence")

@@ -107,6 +107,14 @@ BAD_ANSWERS: dict[str, list[tuple[Any, str]]] = {
         ("class", "is taken"),
         ("a" * 41, "at most 40 characters"),
     ],
+    # Without a first_feature (the default here), leaving triage out leaves no feature at all.
+    "reference_feature": [
+        (False, "name your first feature"),
+        ("false", "name your first feature"),
+        ("no", "name your first feature"),
+        ("off", "name your first feature"),
+        ("0", "name your first feature"),
+    ],
 }
 
 CASES = [

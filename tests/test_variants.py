@@ -64,6 +64,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "providers": ["openai_compatible"],
         "package_name": "router_core",
         "first_feature": "contract-summary",
+        "reference_feature": False,  # its own feature only: the platform tests bring triage
     },
     "anthropic-py311": {
         "python_version": "3.11",
@@ -104,6 +105,13 @@ class Project:
     def files(self) -> list[Path]:
         listed = run(["git", "ls-files"], cwd=self.path).stdout.splitlines()
         return [self.path / name for name in listed]
+
+    @property
+    def features(self) -> list[str]:
+        """The modules of the features it serves: triage unless left out, and the first one."""
+        first = self.answers.get("first_feature", "").replace("-", "_")
+        triage = ["triage"] if self.answers.get("reference_feature", True) else []
+        return triage + ([first] if first else [])
 
 
 @pytest.fixture(
@@ -192,7 +200,8 @@ def test_the_platform_never_imports_a_feature(project: Project) -> None:
     project.uv_run("lint-imports")
     cache = project.path / "src" / project.answers["package_name"] / "cache.py"
     original = cache.read_text(encoding="utf-8")
-    cache.write_text(original + "\nfrom .features.triage import FEATURE as _TRIAGE  # noqa\n")
+    feature = project.features[0]
+    cache.write_text(original + f"\nfrom .features.{feature} import FEATURE as _FEATURE  # noqa\n")
     try:
         with pytest.raises(CommandFailed) as broken:
             project.uv_run("lint-imports")
@@ -201,20 +210,21 @@ def test_the_platform_never_imports_a_feature(project: Project) -> None:
     package = project.answers["package_name"]
     reported = " ".join(str(broken.value).split())  # lint-imports wraps long names
     assert "The platform never imports a feature BROKEN" in reported
-    assert f"{package}.cache -> {package}.features.triage" in reported
+    assert f"{package}.cache -> {package}.features.{feature}" in reported
 
 
 def test_eval_gate_passes_for_every_feature(project: Project) -> None:
     gate = run(["make", "eval-gate"], cwd=project.path, env=project.env, timeout=600)
-    features = 2 if project.answers.get("first_feature") else 1
-    assert gate.stdout.count("Gate: passed") == features
+    assert gate.stdout.count("Gate: passed") == len(project.features)
 
 
 def test_a_first_feature_is_registered_and_served(project: Project) -> None:
     registry = project.path / "src" / project.answers["package_name"] / "features" / "__init__.py"
     listed = registry.read_text(encoding="utf-8")
+    assert ('"triage"' in listed) == ("triage" in project.features)
+    copy = project.path / "tests" / "triage"
+    assert copy.is_dir() == ("triage" not in project.features), "the tests' copy, only without it"
     if not project.answers.get("first_feature"):
-        assert '"triage"' in listed
         return
     module = project.answers["first_feature"].replace("-", "_")
     assert f'"{module}",' in listed
@@ -421,16 +431,26 @@ def _post(url: str, body: dict[str, str], key: str) -> tuple[int, dict[str, Any]
         return error.code, json.loads(error.read()), error.headers["X-Request-ID"]
 
 
-def test_service_starts_and_triages_with_the_dev_key(project: Project, served: str) -> None:
+def test_service_starts_and_answers_the_readme_example_with_the_dev_key(
+    project: Project, served: str
+) -> None:
+    """The README's curl line, sent to the generated service as it is served."""
     (key,) = re.findall(r"_API_KEYS=dev:(\S+)", (project.path / ".env").read_text())
-    ticket = {"subject": "Refund", "body": "I was charged twice for my subscription."}
-    status, body, request_id = _post(f"{served}/v1/triage", ticket, key)
+    readme = (project.path / "README.md").read_text(encoding="utf-8")
+    route = re.search(r"curl -s http://127\.0\.0\.1:8000(/v1/\S+)", readme)
+    example = re.search(r"-d '(\{.*?\})'", readme)
+    answer = re.search(r"```json\n(.*?)\n```", readme, re.DOTALL)
+    assert route is not None, "the README's quick start has a curl line"
+    assert example is not None
+    assert answer is not None
+    assert route[1] == "/v1/" + project.features[0].replace("_", "-")
+    status, body, request_id = _post(served + route[1], json.loads(example[1]), key)
     assert status == 200, body
-    assert body["category"] == "billing"
+    assert body == json.loads(answer[1])
     assert body["model"] == "classical:keywords"
-    assert body["prompt_version"] == "triage@1"
+    assert body["prompt_version"] == f"{project.features[0]}@1"
     assert len(request_id) == 32
-    status, problem, _ = _post(f"{served}/v1/triage", ticket, "wrong-key-wrong-key")
+    status, problem, _ = _post(served + route[1], json.loads(example[1]), "wrong-key-wrong-key")
     assert status == 401
     assert problem["status"] == 401
     with urllib.request.urlopen(f"{served}/readyz", timeout=5) as response:

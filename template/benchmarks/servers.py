@@ -3,9 +3,10 @@
 Each server is a separate process started with this project's interpreter, on a loopback port
 the kernel picks as it binds (read back from uvicorn's log), in a scratch directory (so no `.env`
 there is read), with one uvicorn worker and the same uvicorn options, and is waited for with a
-bounded `/healthz` poll. Servers are stopped with
-SIGTERM, as an orchestrator stops them, and must exit cleanly: the full service writes its
-buffered ledger rows and exports its last spans on the way out.
+bounded `/healthz` poll. Servers are stopped with SIGTERM, as an orchestrator stops them, and
+must exit cleanly: the full service writes its buffered ledger rows and exports its last spans
+on the way out. Both serve triage's prompt and flags as shipped (`tests/shipped.py`), whatever
+the team has rolled out since.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.reference_feature import needed
+from tests.shipped import shipped_flags, shipped_prompts
+
 from .load import HOST, fetch
 from .service import ENV_PREFIX, PACKAGE
-from .workload import FLAGS_FILE, MODEL, PROJECT_ROOT, PROMPTS_DIR, get_request
+from .workload import MODEL, PROJECT_ROOT, get_request
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -84,7 +88,8 @@ class ServerSpec:
 def bare_server(env: Mapping[str, str]) -> ServerSpec:
     """uvicorn serving `bare_app`, with the options `serve` gives uvicorn for the service."""
     arguments = ("-m", "uvicorn", "benchmarks.bare_app:app", "--app-dir", str(PROJECT_ROOT))
-    return ServerSpec("bare", (*arguments, *UVICORN_OPTIONS), env)
+    prompts = {f"{ENV_PREFIX}PROMPTS_DIR": str(shipped_prompts())}
+    return ServerSpec("bare", (*arguments, *UVICORN_OPTIONS), {**env, **prompts})
 
 
 def full_server(env: Mapping[str, str], workdir: Path, sink_port: int, api_key: str) -> ServerSpec:
@@ -96,8 +101,8 @@ def full_server(env: Mapping[str, str], workdir: Path, sink_port: int, api_key: 
     settings = {
         "API_KEYS": f"bench:{api_key}",
         "MODEL": MODEL,
-        "FLAGS_FILE": str(FLAGS_FILE),
-        "PROMPTS_DIR": str(PROMPTS_DIR),
+        "FLAGS_FILE": str(shipped_flags()),
+        "PROMPTS_DIR": str(shipped_prompts()),
         "DATABASE_URL": f"sqlite+aiosqlite:///{ledger_path(workdir)}",
         "RATE_LIMIT_REQUESTS_PER_MINUTE": UNLIMITED,
         "RATE_LIMIT_TOKENS_PER_MINUTE": UNLIMITED,
@@ -111,7 +116,10 @@ def full_server(env: Mapping[str, str], workdir: Path, sink_port: int, api_key: 
         # production; spans in batches as they end.
     }
     full_env = {**env, **{ENV_PREFIX + name: value for name, value in settings.items()}}
-    return ServerSpec("full", ("-m", PACKAGE, "serve"), {**full_env, **telemetry})
+    module = PACKAGE
+    if needed():  # a project without triage: the same CLI, with the tests' copy installed
+        module, full_env["PYTHONPATH"] = "tests.reference_feature", str(PROJECT_ROOT)
+    return ServerSpec("full", ("-m", module, "serve"), {**full_env, **telemetry})
 
 
 def ledger_path(workdir: Path) -> Path:

@@ -9,8 +9,6 @@ from pathlib import Path
 from .service import CLASSICAL_MODEL
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PROMPTS_DIR = PROJECT_ROOT / "prompts"
-FLAGS_FILE = PROJECT_ROOT / "flags" / "flags.json"
 PROMPT_NAME = "triage"
 PROMPT_VERSION = 1
 MODEL = CLASSICAL_MODEL

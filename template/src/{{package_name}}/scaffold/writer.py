@@ -175,12 +175,17 @@ def _listed(listing: str) -> _Listed | None:
 
 
 def _registered(listing: str, listed: _Listed, module: str) -> str:
-    """The registry's text with `module` added to `FEATURES`, one name a line."""
+    """The registry's text with `module` added to `FEATURES`, one name a line (a lone name on
+    the tuple's line, as the formatter writes it)."""
     lines = listing.splitlines(keepends=True)
-    entries = "".join(f'    "{name}",\n' for name in (*listed.names, module))
+    names = (*listed.names, module)
+    if len(names) == 1:
+        tuple_text = f'("{module}",)'
+    else:
+        tuple_text = "(\n" + "".join(f'    "{name}",\n' for name in names) + ")"
     return (
         "".join(lines[: listed.first])
-        + f"FEATURES = (\n{entries})\n"
+        + f"FEATURES = {tuple_text}\n"
         + "".join(lines[listed.end :])
     )
 

@@ -1,0 +1,1 @@
+../../src/{{package_name}}/features/{% if reference_feature %}triage{% endif %}/rules.py
