@@ -21,11 +21,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.reference_feature import needed
+from tests.reference_feature import serve_module
 from tests.shipped import shipped_flags, shipped_prompts
 
 from .load import HOST, fetch
-from .service import ENV_PREFIX, PACKAGE
+from .service import ENV_PREFIX
 from .workload import MODEL, PROJECT_ROOT, get_request
 
 STARTUP_TIMEOUT_SECONDS = 60.0
@@ -116,10 +116,8 @@ def full_server(env: Mapping[str, str], workdir: Path, sink_port: int, api_key: 
         # production; spans in batches as they end.
     }
     full_env = {**env, **{ENV_PREFIX + name: value for name, value in settings.items()}}
-    module = PACKAGE
-    if needed():  # a project without triage: the same CLI, with the tests' copy installed
-        module, full_env["PYTHONPATH"] = "tests.reference_feature", str(PROJECT_ROOT)
-    return ServerSpec("full", ("-m", module, "serve"), {**full_env, **telemetry})
+    module, needs = serve_module()  # the package, or the tests' copy of triage installed first
+    return ServerSpec("full", ("-m", module, "serve"), {**full_env, **needs, **telemetry})
 
 
 def ledger_path(workdir: Path) -> Path:
