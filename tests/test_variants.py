@@ -6,6 +6,8 @@ installed once and every check below reuses it.
 
 from __future__ import annotations
 
+import csv
+import itertools
 import json
 import re
 import shutil
@@ -311,6 +313,150 @@ def test_dockerfile_passes_hadolint(project: Project) -> None:
     run([_tool("hadolint"), "Dockerfile"], cwd=project.path)
 
 
+OVERLAYS = ("staging", "production")
+WAIVER = re.compile(r"^CKV_K8S_\d+=\S.{30,}$", re.DOTALL)
+"""A checkov rule waived inline: its id, then why (a sentence, not a shrug)."""
+
+
+def rendered_manifests(project: Project, overlay: str) -> str:
+    """The overlay as `make manifests` prints it for `kubectl apply -f -` (docs/deploy.md)."""
+    command = ["make", "--no-print-directory", "manifests", f"OVERLAY={overlay}"]
+    return run(command, cwd=project.path, env=project.env).stdout
+
+
+def test_kubernetes_manifests_validate_and_pass_the_policy_linter(
+    project: Project, tmp_path: Path
+) -> None:
+    # The project's own check: both overlays against Kubernetes' bundled schemas, offline.
+    run(["make", "--no-print-directory", "deploy-check"], cwd=project.path, env=project.env)
+    waivers: list[str] = []
+    for overlay in OVERLAYS:
+        rendered = rendered_manifests(project, overlay)
+        (tmp_path / f"{overlay}.yaml").write_text(rendered, encoding="utf-8")
+        for resource in yaml.safe_load_all(rendered):
+            annotations = resource["metadata"].get("annotations", {})
+            waivers += [value for key, value in annotations.items() if "checkov.io/skip" in key]
+    checkov = [_tool("checkov"), "--directory", str(tmp_path), "--framework", "kubernetes"]
+    run([*checkov, "--skip-download", "--quiet", "--compact"], cwd=tmp_path)
+    assert waivers
+    assert all(WAIVER.match(waiver) for waiver in waivers), waivers
+
+
+def test_kubernetes_manifests_keep_the_services_contract(project: Project) -> None:
+    resources = list(yaml.safe_load_all(rendered_manifests(project, "production")))
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for resource in resources:
+        by_kind.setdefault(resource["kind"], []).append(resource)
+    assert "Secret" not in by_kind  # referenced, never written into the manifests
+    (deployment,) = by_kind["Deployment"]
+    (job,) = by_kind["Job"]
+    (service,) = by_kind["Service"]
+    (budget,) = by_kind["PodDisruptionBudget"]
+    (autoscaler,) = by_kind["HorizontalPodAutoscaler"]
+    (policy,) = by_kind["NetworkPolicy"]
+    pod, job_pod = deployment["spec"]["template"], job["spec"]["template"]
+    (api,), (migrate,) = pod["spec"]["containers"], job_pod["spec"]["containers"]
+    labels, job_labels = pod["metadata"]["labels"], job_pod["metadata"]["labels"]
+
+    def selects(selector: dict[str, str], chosen: dict[str, str]) -> bool:
+        return selector.items() <= chosen.items()
+
+    assert selects(service["spec"]["selector"], labels)
+    assert not selects(service["spec"]["selector"], job_labels)
+    assert selects(budget["spec"]["selector"]["matchLabels"], labels)
+    assert autoscaler["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert "replicas" not in deployment["spec"]  # the autoscaler's
+    for chosen in (labels, job_labels):  # both need DNS and the database
+        assert selects(policy["spec"]["podSelector"]["matchLabels"], chosen)
+    (ingress,) = policy["spec"]["ingress"]
+    assert [port["port"] for port in ingress["ports"]] == [api["ports"][0]["name"]]
+
+    # The Job runs `migrate` from the same image and configuration the replicas wait with.
+    slug = project.answers["project_slug"]
+    assert migrate["command"] == [slug, "migrate"]
+    assert (migrate["image"], migrate["envFrom"]) == (api["image"], api["envFrom"])
+    assert api["image"].rpartition(":")[2] not in ("", "latest")
+
+    # Labels and flags are ConfigMaps of the project's own files, mounted as directories
+    # (never subPath, which would freeze them) where the settings point.
+    config_maps = {item["metadata"]["name"]: item.get("data", {}) for item in by_kind["ConfigMap"]}
+    (settings_name,) = (
+        ref["configMapRef"]["name"] for ref in api["envFrom"] if "configMapRef" in ref
+    )
+    prefix = project.answers["package_name"].upper() + "_"
+    settings = config_maps[settings_name]
+    assert settings[prefix + "SCHEMA_AT_START"] == "wait"
+    volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
+    mounted = {mount["mountPath"]: volumes[mount["name"]] for mount in api["volumeMounts"]}
+    assert not any("subPath" in mount for mount in api["volumeMounts"])
+    for setting, source in (
+        ("PROMPT_LABELS_FILE", "prompts/labels.yaml"),
+        ("FLAGS_FILE", "flags/flags.json"),
+    ):
+        directory, _, name = settings[prefix + setting].rpartition("/")
+        config_map = config_maps[mounted[directory]["configMap"]["name"]]
+        assert config_map[name] == (project.path / source).read_text(encoding="utf-8")
+
+    # The settings are the service's own and valid; the probes and the grace period fit them.
+    probe = "\n".join(
+        (
+            f"from {project.answers['package_name']}.settings import Settings",
+            "s = Settings(_env_file=None)",
+            "print(s.schema_wait_seconds, s.request_timeout_seconds, s.shadow_timeout_seconds)",
+            "print(*Settings.model_fields)",
+        )
+    )
+    environment = {**project.env, **settings, prefix + "API_KEYS": "k8s:0123456789abcdef"}
+    printed = run(
+        ["uv", "run", "--locked", "python", "-c", probe], cwd=project.path, env=environment
+    )
+    timeouts, fields = printed.stdout.splitlines()
+    assert {name.removeprefix(prefix).lower() for name in settings} <= set(fields.split())
+    schema_wait, request_timeout, shadow_timeout = map(float, timeouts.split())
+    startup = api["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] > schema_wait
+    pre_stop = api["lifecycle"]["preStop"]["sleep"]["seconds"]
+    grace = pod["spec"]["terminationGracePeriodSeconds"]
+    assert grace >= pre_stop + request_timeout + shadow_timeout + 10  # 10 s: the ledger's writes
+    assert api["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert api["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def kubectl_commands(doc: str) -> list[str]:
+    """Each kubectl command the doc shows, inline or in a shell block, continuations joined."""
+    inline = re.findall(r"`(kubectl [^`]+)`", doc)
+    blocks = "\n".join(re.findall(r"```sh\n(.*?)```", doc, re.DOTALL)).replace("\\\n", " ")
+    shown = [line.strip() for line in blocks.splitlines() if line.strip().startswith("kubectl ")]
+    return [" ".join(command.split()) for command in [*inline, *shown]]
+
+
+def test_deploy_docs_kubectl_commands_exist_and_name_what_the_manifests_create(
+    project: Project,
+) -> None:
+    doc = (project.path / "docs" / "deploy.md").read_text(encoding="utf-8")
+    commands = kubectl_commands(doc)
+    assert len(commands) >= 8
+    created: set[tuple[str, str]] = set()
+    namespaces: set[str] = set()
+    for overlay in OVERLAYS:
+        for resource in yaml.safe_load_all(rendered_manifests(project, overlay)):
+            created.add((resource["kind"].lower(), resource["metadata"]["name"]))
+            namespaces.add(resource["metadata"]["namespace"])
+    for command in commands:
+        words = command.split()[1:]
+        verb = list(itertools.takewhile(lambda word: re.fullmatch("[a-z]+", word), words))
+        shown = run([_tool("kubectl"), *verb, "--help"], cwd=project.path).stdout
+        usage = shown.partition("Usage:")[2].split("\n", 2)[1]
+        assert "SUBCOMMAND" not in usage, command  # a group's help: its subcommand was unknown
+        kinds = {kind for kind, _ in created}
+        for kind, name in re.findall(r"\b([a-z]+)/([a-z0-9-]+)\b", command):
+            assert kind not in kinds or (kind, name) in created, (command, kind, name)
+        for namespace in re.findall(r"--namespace[ =](\S+)", command):
+            assert namespace in namespaces, command
+        if "create namespace" in command:
+            assert words[2] in namespaces, command
+
+
 def test_compose_file_is_valid_and_consistent(project: Project) -> None:
     run(
         [_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "compose.yaml"],
@@ -510,3 +656,61 @@ def test_schemathesis_finds_no_failures(project: Project, tmp_path: Path) -> Non
             check=False,
         )
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+
+
+LOAD_USERS = 4
+LOAD_SECONDS = 4
+"""Enough for each route to be called a few times: each user sends about a request a second."""
+
+
+def _load_test(
+    project: Project, base: str, tmp_path: Path, *thresholds: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, str]]]:
+    """`make load` against `base`, briefly, with the README's dev key: the run, and Locust's
+    statistics by route (its `--csv` file)."""
+    (key,) = re.findall(r"_API_KEYS=dev:(\S+)", (project.path / ".env").read_text())
+    options = " ".join(["--csv", str(tmp_path / "load"), *thresholds])
+    size = [f"USERS={LOAD_USERS}", f"DURATION={LOAD_SECONDS}s"]
+    result = subprocess.run(
+        ["make", "--no-print-directory", "load", f"URL={base}", *size, f"LOAD_OPTIONS={options}"],
+        cwd=project.path,
+        env=project.env | {"LOCUST_API_KEY": key},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    stats_file = tmp_path / "load_stats.csv"
+    assert stats_file.is_file(), output[-6000:]
+    with stats_file.open(encoding="utf-8", newline="") as stats:
+        return result, {row["Name"]: row for row in csv.DictReader(stats)}
+
+
+def test_the_load_test_reaches_every_feature_route_without_a_failure(
+    project: Project, served: str, tmp_path: Path
+) -> None:
+    result, stats = _load_test(project, served, tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    routes = [
+        f"/v1/{feature.replace('_', '-')}{end}"
+        for feature in project.features
+        for end in ("", "/stream")
+    ]
+    assert sorted(stats) == sorted([*routes, "Aggregated"])
+    assert all(int(stats[route]["Request Count"]) > 0 for route in routes), stats
+    assert {name: row["Failure Count"] for name, row in stats.items()} == dict.fromkeys(stats, "0")
+    assert "Load test passed" in output
+
+
+def test_a_load_test_over_its_p95_threshold_fails_saying_why(
+    project: Project, served: str, tmp_path: Path
+) -> None:
+    result, stats = _load_test(project, served, tmp_path, "--max-p95-ms", "0.001")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "load] Error 1" in output, output[-6000:]  # Locust's own exit status
+    assert int(stats["Aggregated"]["Request Count"]) > 0
+    assert stats["Aggregated"]["Failure Count"] == "0"  # it fails on latency alone
+    assert re.search(r"Load test failed \(.*\): p95 \d+ ms is over --max-p95-ms 0\.001", output)

@@ -22,7 +22,7 @@ from .api.request_context import RequestContextMiddleware
 from .api.security_headers import SecurityHeadersMiddleware
 from .audit import SERVICE_ACTOR
 from .components import Components, budget_limits, build_components
-from .database.migrate import migrate
+from .database.migrate import SchemaNotReadyError, migrate, wait_for_schema
 from .feedback import router as feedback_router
 from .registry import Features
 from .review import router as review_router
@@ -43,7 +43,14 @@ class Runtime:
 
     async def start(self) -> None:
         parts = self.components
-        await migrate(parts.database)
+        if self.settings.schema_at_start == "migrate":
+            await migrate(parts.database)
+        else:
+            try:
+                await wait_for_schema(parts.database, self.settings.schema_wait_seconds)
+            except SchemaNotReadyError:
+                await parts.database.dispose()  # the start fails: close what the wait opened
+                raise
         parts.writer.start()
         limits = budget_limits(self.settings)
         await parts.audit.record_if_changed(

@@ -83,7 +83,10 @@ def build_components(
     writer = RowWriter(database)
     audit = AuditLog(database)
     catalog = PromptCatalog(
-        settings.prompts_dir, features.output_schemas, on_labels_moved=_audit_label_moves(audit)
+        settings.prompts_dir,
+        features.output_schemas,
+        labels_file=settings.prompt_labels_file,
+        on_labels_moved=_audit_label_moves(audit),
     )
     chains = TenantChains(
         shared=model_chain(settings, features),

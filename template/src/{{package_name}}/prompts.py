@@ -330,6 +330,7 @@ class PromptCatalog:
     `feature_schemas` names the output schema each feature's prompt must target (e.g.
     `{"triage": "triage_result"}`); every such prompt needs a `production` label.
     `on_labels_moved` is told which labels a reload moved (for the audit trail).
+    `labels_file` replaces the directory's `labels.yaml` (a ConfigMap beside an image's prompts).
     """
 
     def __init__(
@@ -337,10 +338,12 @@ class PromptCatalog:
         directory: Path,
         feature_schemas: Mapping[str, str],
         *,
+        labels_file: Path | None = None,
         on_labels_moved: Callable[[LabelMoves], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._directory = directory
+        self._labels_file = labels_file or directory / LABELS_FILE
         self._feature_schemas = dict(feature_schemas)
         self._on_labels_moved = on_labels_moved
         self._clock = clock
@@ -399,7 +402,7 @@ class PromptCatalog:
     def _scan(self) -> tuple[tuple[str, bytes], ...]:
         """Each file and a digest of its content. Not modification times: their resolution is
         coarse, and two quick edits of the same size would look like one."""
-        files = sorted([*self._directory.rglob("*.md"), self._directory / LABELS_FILE])
+        files = sorted([*self._directory.rglob("*.md"), self._labels_file])
         digests = []
         for path in files:
             try:
@@ -410,7 +413,7 @@ class PromptCatalog:
 
     def _load(self) -> tuple[PromptRegistry, Labels]:
         registry = PromptRegistry.from_directory(self._directory)
-        labels = load_labels(self._directory / LABELS_FILE)
+        labels = load_labels(self._labels_file)
         check_catalog(registry, labels, self._feature_schemas)
         return registry, labels
 
