@@ -243,6 +243,18 @@ def test_a_first_feature_is_registered_and_served(project: Project) -> None:
 def test_project_tests_pass_with_coverage(project: Project) -> None:
     result = project.uv_run("pytest", "-q", "-p", "no:cacheprovider", timeout=900)
     assert "Required test coverage of 90" in result.stdout
+    assert "bringing up nodes..." in result.stdout, "the suite runs on pytest-xdist workers"
+    # The workers' logs and spans reached the controller, and were searched for every secret.
+    searched = re.search(
+        r"^secret watch: searched (\d+) captured output, (\d+) logs, (\d+) spans "
+        r"for (\d+) secrets: no leak$",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert searched, result.stdout[-3000:]
+    outputs, logs, spans, secrets = map(int, searched.groups())
+    assert min(outputs, logs, spans) > 0, searched[0]
+    assert secrets >= 6, searched[0]
 
 
 def test_formatting_and_fixes_leave_git_clean(project: Project) -> None:

@@ -2,10 +2,10 @@
 
 Whenever a test builds settings, their secrets (API keys, passwords in URLs, provider keys) join
 the watched values; whenever a test's logs, spans or captured output are complete, they are
-kept. The run's last test searches everything kept for every secret watched (a key one test
+kept. When the run ends, everything kept is searched for every secret watched (a key one test
 configures may appear in another's logs), so a secret that reaches a log line or a span in any
-test, by any path, fails the run. The watch lives in one process: under pytest-xdist each worker
-would search only its own share, so the suite runs in one process.
+test, by any path, fails the run (conftest.py). Under pytest-xdist each worker hands what it
+watched and kept to the controller as it finishes, and the controller searches the whole run.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,9 @@ class SecretWatch:
 
     secrets: set[str] = field(default_factory=set)
     written: list[Written] = field(default_factory=list)
+    keeps_reports: bool = True
+    """Whether this process keeps the tests' captured output (conftest.py): not a pytest-xdist
+    worker, whose reports, output included, reach the controller."""
 
     def watch(self, secrets: Iterable[str]) -> None:
         """Add configured secret values to those searched for."""
@@ -62,6 +66,28 @@ class SecretWatch:
             for secret in sorted(self.secrets)
             if secret in written.text
         ]
+
+    def summary(self) -> list[str]:
+        """The search's report for the end of the run: what it covered, then each leak."""
+        kept = self.kept()
+        covered = ", ".join(f"{count} {where}" for where, count in sorted(kept.items()))
+        leaks = self.leaks()
+        lines = [
+            f"secret watch: searched {covered or 'nothing'} for {len(self.secrets)} secrets: "
+            + (f"{len(leaks)} LEAKED, the run fails" if leaks else "no leak")
+        ]
+        lines += [f"  {leak.secret_prefix}... in {leak.where} of {leak.test}" for leak in leaks]
+        return lines
+
+    def handover(self) -> dict[str, Any]:
+        """Everything watched and kept, as plain data: what a pytest-xdist worker sends the
+        controller at its end."""
+        return {"secrets": sorted(self.secrets), "written": [astuple(w) for w in self.written]}
+
+    def take(self, handed: dict[str, Any]) -> None:
+        """Add what a worker handed over, to be searched with the rest of the run."""
+        self.secrets.update(handed["secrets"])
+        self.written.extend(Written(*entry) for entry in handed["written"])
 
 
 WATCH = SecretWatch()
