@@ -112,6 +112,8 @@ def test_update_keeps_local_edits_and_applies_template_changes(
             "--locked",
             "pytest",
             "-v",
+            "-n",
+            "0",
             "--no-cov",
             "-p",
             "no:cacheprovider",
