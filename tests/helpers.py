@@ -45,6 +45,10 @@ def clean_env(python: str | None = None, **extra: str) -> dict[str, str]:
     """The environment for generated projects: no outer virtualenv, no Python downloads."""
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
     env.update(UV_PYTHON_DOWNLOADS="never", UV_NO_PROGRESS="1", NO_COLOR="1")
+    # The template's tests already run two projects at once, one per core: a project's suite
+    # gets one pytest-xdist worker, not one per core, or four busy processes on two cores would
+    # push its timing-bound tests (attempt timeouts, deadlines) past their limits.
+    env["PYTEST_XDIST_AUTO_NUM_WORKERS"] = "1"
     if python:
         env["UV_PYTHON"] = python
     env.update(extra)
