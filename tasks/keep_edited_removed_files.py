@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import yaml  # Copier's own dependency
-from update_context import ANSWERS, template_file
+from update_context import ANSWERS, save_edited, template_file
 
 REMOVED = {
     "tests/test_agents_md.py": (
@@ -52,8 +52,7 @@ def keep_edited(template: Path, commit: str) -> list[str]:
         text = path.read_text(encoding="utf-8")
         if formatted_alike(text, render(shipped, answers)):
             continue
-        saved = path.with_name(f"{path.name}.edited")
-        saved.write_text(text, encoding="utf-8")
+        saved = save_edited(path, text)
         notes.append(
             f"the template removed {path}; your edited copy is {saved}: {successor}. "
             "Carry over what you still need, then delete it"

@@ -25,7 +25,7 @@ import re
 import sys
 from pathlib import Path
 
-from update_context import package_name, template_file
+from update_context import package_name, save_edited, template_file
 
 MOVED = "rules.py"
 OLD_TEMPLATE_DIR = "template/src/{{package_name}}/triage"
@@ -44,8 +44,7 @@ def move_triage(package: str, template: Path, commit: str) -> list[str]:
             (new / MOVED).write_text(text, encoding="utf-8")
             notes.append(f"moved your edited {path} to {new / MOVED}")
         else:
-            saved = path.with_name(f"{path.name}.edited")
-            saved.write_text(text, encoding="utf-8")
+            saved = save_edited(path, text)
             notes.append(
                 f"saved your edited {path} as {saved}: carry its changes into {new} "
                 "(or, for platform code, raise them with the template), then delete it"

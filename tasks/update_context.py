@@ -31,3 +31,11 @@ def template_file(template: Path, commit: str, path: str) -> str | None:
         check=False,
     )
     return shown.stdout if shown.returncode == 0 else None
+
+
+def save_edited(path: Path, text: str) -> Path:
+    """Keep a team's edited copy of a file the update removes, beside it as `<name>.edited`, so
+    no edit is lost silently; returns where it went."""
+    saved = path.with_name(f"{path.name}.edited")
+    saved.write_text(text, encoding="utf-8")
+    return saved
