@@ -30,8 +30,12 @@ from .servers import (
     otlp_sink,
     serving,
 )
+from .service import CLASSICAL_MODEL
 from .throughput import log_lines, measure, sink_counts
-from .workload import PROJECT_ROOT, Tickets
+from .workload import PROJECT_ROOT, Baseline, Tickets
+
+CLASSICAL = Baseline("bare FastAPI + classical model", "benchmarks.bare_app:app", CLASSICAL_MODEL)
+"""The floor is measured on the classical model, whatever providers the project wires."""
 
 
 @dataclass
@@ -75,14 +79,14 @@ async def measure_all(options: Options) -> dict[str, Measured]:
     with tempfile.TemporaryDirectory(prefix="floor-") as tmp:
         workdir = Path(tmp)
         async with otlp_sink(env) as sink_port:
-            bare = bare_server(env)  # its environment names the prompts the bare apps render
+            bare = bare_server(env, CLASSICAL)  # its environment names the bare apps' prompts
             specs = [
                 bare,
                 *(
                     telemetry_only_server(name, parts, dict(bare.env), sink_port, api_key)
                     for name, parts in TELEMETRY_ONLY.items()
                 ),
-                full_server(env, workdir, sink_port, api_key),
+                full_server(env, workdir, sink_port, api_key, CLASSICAL),
             ]
             results = {spec.name: Measured() for spec in specs}  # the table's row order
             for round_number in range(1, options.rounds + 1):

@@ -33,8 +33,10 @@ from ai_service.telemetry.setup import configure_telemetry
 from fastapi import FastAPI, Response
 from opentelemetry.trace import SpanKind
 
-from .bare_app import CLASSICAL, JSON, PROMPT
-from .workload import MODEL, PROMPT_NAME, TRIAGE_PATH
+from .bare_app import MODEL as CLASSICAL
+from .bare_endpoint import JSON, PROMPT
+from .service import CLASSICAL_MODEL as MODEL
+from .workload import PROMPT_NAME, TRIAGE_PATH
 
 telemetry = configure_telemetry("ai-service", "telemetry-floor")
 metrics = ServiceMetrics(telemetry.meter)

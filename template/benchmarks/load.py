@@ -101,6 +101,13 @@ class Phase:
         return statistics.median(self.latencies_ns) / 1e6 if self.latencies_ns else 0.0
 
     @property
+    def p99_ms(self) -> float:
+        """The latency 99 requests in 100 beat: where collector pauses and stalls show."""
+        if len(self.latencies_ns) < 2:
+            return self.p50_ms
+        return statistics.quantiles(self.latencies_ns, n=100)[98] / 1e6
+
+    @property
     def client_cpu_share(self) -> float:
         """The load generator's CPU time over wall time: near 1.0, it limits the rate itself."""
         return self.client_cpu_seconds / self.seconds if self.seconds else 0.0

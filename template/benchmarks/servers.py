@@ -1,4 +1,5 @@
-"""The processes the benchmark runs: the bare app, the full service and an OTLP sink.
+"""The processes the benchmark runs: the bare app, the full service, an OTLP sink and, with a
+provider wired, the fake upstream both servers call.
 
 Each server is a separate process started with this project's interpreter, on a loopback port
 the kernel picks as it binds (read back from uvicorn's log), in a scratch directory (so no `.env`
@@ -26,11 +27,12 @@ from tests.shipped import shipped_flags, shipped_prompts
 
 from .load import HOST, fetch
 from .service import ENV_PREFIX
-from .workload import MODEL, PROJECT_ROOT, get_request
+from .workload import PROJECT_ROOT, Baseline, get_request
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
-POLL_INTERVAL_SECONDS = 0.05
+POLL_INTERVAL_SECONDS = 0.01
+"""Short: the time to the first 200 is reported as the server's start time."""
 HEALTH_REQUEST = get_request("/healthz")
 SINK_SCRIPT = Path(__file__).with_name("otlp_sink.py")
 UNLIMITED = str(10**12)
@@ -53,10 +55,20 @@ class ServerError(Exception):
 
 @dataclass(frozen=True)
 class Running:
-    """A server that answers on `port`."""
+    """A server that answers on `port`, `start_seconds` after its process was started."""
 
     port: int
     pid: int
+    start_seconds: float
+
+    def rss_mb(self) -> float | None:
+        """Its resident memory now, from /proc (Linux); None where there is none."""
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text(encoding="ascii")
+        except OSError:
+            return None
+        kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(kilobytes) / 1024
 
     def cpu_seconds(self) -> float | None:
         """Its user and system CPU time so far, from /proc (Linux); None where there is none.
@@ -85,22 +97,26 @@ class ServerSpec:
         return [sys.executable, *self.arguments, "--host", HOST, "--port", "0"]
 
 
-def bare_server(env: Mapping[str, str]) -> ServerSpec:
-    """uvicorn serving `bare_app`, with the options `serve` gives uvicorn for the service."""
-    arguments = ("-m", "uvicorn", "benchmarks.bare_app:app", "--app-dir", str(PROJECT_ROOT))
+def bare_server(env: Mapping[str, str], baseline: Baseline) -> ServerSpec:
+    """uvicorn serving the baseline's bare app, with the options `serve` gives uvicorn for the
+    service."""
+    arguments = ("-m", "uvicorn", baseline.bare_app, "--app-dir", str(PROJECT_ROOT))
     prompts = {f"{ENV_PREFIX}PROMPTS_DIR": str(shipped_prompts())}
     return ServerSpec("bare", (*arguments, *UVICORN_OPTIONS), {**env, **prompts})
 
 
-def full_server(env: Mapping[str, str], workdir: Path, sink_port: int, api_key: str) -> ServerSpec:
-    """The service as production starts it (`python -m <package> serve`), with every layer on.
+def full_server(
+    env: Mapping[str, str], workdir: Path, sink_port: int, api_key: str, baseline: Baseline
+) -> ServerSpec:
+    """The service as production starts it (`python -m <package> serve`), with every layer on,
+    serving the baseline's model.
 
     Limits are set far above the offered load: they are counted on every request but never
-    refuse one. The response cache keeps its default; the tickets never repeat, so it misses.
+    refuse one. The response cache keeps its default: new tickets miss it, a repeated one hits.
     """
     settings = {
         "API_KEYS": f"bench:{api_key}",
-        "MODEL": MODEL,
+        "MODEL": baseline.model,
         "FLAGS_FILE": str(shipped_flags()),
         "PROMPTS_DIR": str(shipped_prompts()),
         "DATABASE_URL": f"sqlite+aiosqlite:///{ledger_path(workdir)}",
@@ -142,13 +158,15 @@ async def serving(spec: ServerSpec, workdir: Path, log_name: str) -> AsyncIterat
     to `<log_name>.err`; their last lines are quoted when it fails to start or stop cleanly.
     """
     output = (workdir / f"{log_name}.log", workdir / f"{log_name}.err")
+    started = asyncio.get_running_loop().time()
     with output[0].open("wb") as stdout, output[1].open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
             *spec.command(), env=dict(spec.env), cwd=workdir, stdout=stdout, stderr=stderr
         )
     try:
         port = await _wait_healthy(spec.name, process, output)
-        yield Running(port, process.pid)
+        start_seconds = asyncio.get_running_loop().time() - started
+        yield Running(port, process.pid, start_seconds)
     finally:
         code = await _stop(process)
     # uvicorn exits by re-raising the signal it stopped on, once shutdown is complete.
@@ -159,15 +177,40 @@ async def serving(spec: ServerSpec, workdir: Path, log_name: str) -> AsyncIterat
 @asynccontextmanager
 async def otlp_sink(env: Mapping[str, str]) -> AsyncIterator[int]:
     """Run the OTLP sink until the block ends; yield its port."""
+    async with _printing_its_port("the OTLP sink", (str(SINK_SCRIPT),), env) as port:
+        yield port
+
+
+@asynccontextmanager
+async def upstream(env: Mapping[str, str], baseline: Baseline) -> AsyncIterator[dict[str, str]]:
+    """Run the fake upstream the baseline calls, if it calls one, until the block ends; yield
+    the variables that send both servers to it (none without an upstream)."""
+    if baseline.upstream_environment is None:
+        yield {}
+        return
+    arguments = ("-m", "benchmarks.upstream")
+    async with _printing_its_port("the fake upstream", arguments, env) as port:
+        yield dict(baseline.upstream_environment(f"http://{HOST}:{port}"))
+
+
+@asynccontextmanager
+async def _printing_its_port(
+    name: str, arguments: Sequence[str], env: Mapping[str, str]
+) -> AsyncIterator[int]:
+    """Run a helper process that prints the port it listens on, until the block ends."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(SINK_SCRIPT), env=dict(env), stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        *arguments,
+        env=dict(env),
+        cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert process.stdout is not None  # noqa: S101 -- stdout=PIPE above
         async with asyncio.timeout(STARTUP_TIMEOUT_SECONDS):
             line = await process.stdout.readline()
         if not line:
-            raise ServerError("the OTLP sink exited before listening")
+            raise ServerError(f"{name} exited before listening")
         yield int(line)
     finally:
         process.terminate()

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from .service import CLASSICAL_MODEL
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROMPT_NAME = "triage"
 PROMPT_VERSION = 1
-MODEL = CLASSICAL_MODEL
-"""The full service is configured with this model, and its `production` label serves this
-prompt version, so both servers render the same prompt for the same model."""
+"""The full service's `production` label serves this prompt version, so both servers render
+the same prompt for the same model."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the full service is measured against (`baseline.py` says which)."""
+
+    label: str
+    """How the report names the bare server."""
+    bare_app: str
+    """The bare app, as uvicorn imports it: `module:attribute`."""
+    model: str
+    """The full service's model, as `provider:model`; the bare app calls the same."""
+    upstream_environment: Callable[[str], Mapping[str, str]] | None = field(default=None)
+    """With a provider: the variables, given to both servers, that send its SDK (and the
+    service's adapter) to the fake upstream at the given root URL. None: no upstream."""
 
 TRIAGE_PATH = "/v1/triage"
 SUBJECT = "Charged twice for my subscription this month, ref {ref}"
@@ -27,10 +41,12 @@ _REF = "{ref}"
 
 
 class Tickets:
-    """`POST /v1/triage` requests whose subjects are never repeated within a run.
+    """`POST /v1/triage` requests whose subjects are never repeated within a run (`next`), and
+    one that always is (`repeated`), to measure the response cache on its own.
 
-    Every request must reach the model: a repeated ticket would be answered from the service's
-    response cache and make the full stack look faster than it is. Both servers get the same
+    A request measuring the stack must reach the model: a repeated ticket would be answered
+    from the service's response cache and make the full stack look faster than it is. Both
+    servers get the same
     bytes, API key included (the bare app ignores it). They are built once around a counter,
     so producing a request costs the load generator next to nothing.
     """
@@ -50,7 +66,15 @@ class Tickets:
 
     def next(self) -> bytes:
         """The next request: a new ticket number in the subject."""
-        body = b"%s%d%s" % (self._before, next(self._numbers), self._after)
+        return self._ticket(next(self._numbers))
+
+    def repeated(self) -> bytes:
+        """Ticket 0, which `next` never sends: asked again and again, it is answered from the
+        response cache after its first time."""
+        return self._ticket(0)
+
+    def _ticket(self, number: int) -> bytes:
+        body = b"%s%d%s" % (self._before, number, self._after)
         return b"%sContent-Length: %d\r\n\r\n%s" % (self._head, len(body), body)
 
 
