@@ -4,6 +4,11 @@ genai-prices carries its price table inside the package, so pricing never touche
 Private and local models (a self-hosted server, a fine-tune) are priced by the
 `MODEL_PRICES` setting; the classical model is free. A model in neither table is *unpriced*:
 its calls are counted and flagged, never given a guessed price.
+
+Every call is priced twice (its hold, then its cost), and genai-prices' general calculation
+takes over 100 µs. Most models have one flat price per token kind, so their price list is read
+from genai-prices once and applied by `ModelPrice.cost`; tiered, time-dependent and per-request
+prices still go through genai-prices on every call.
 """
 
 from __future__ import annotations
@@ -21,6 +26,16 @@ TOKENS_PER_MILLION = 1_000_000
 
 FREE_PROVIDERS = frozenset({"classical"})
 """Providers whose calls cost nothing: the classical model runs in-process."""
+TOKEN_PRICES = {
+    "input_mtok": "input_per_mtok",
+    "output_mtok": "output_per_mtok",
+    "cache_read_mtok": "cached_input_per_mtok",
+    "cache_write_mtok": "cache_write_per_mtok",
+}
+"""genai-prices' price per token kind, and the `ModelPrice` field it becomes."""
+UNCOUNTED_UNITS = frozenset({"web_searches_kcount", "storage_searches_kcount", "cache_write_1h_mtok"})
+"""Units genai-prices prices that no call of this service uses (no tools, no one-hour cache
+writes): they add nothing to its cost."""
 
 
 class ModelPrice(BaseModel):
@@ -50,25 +65,62 @@ def _or_input(price: Decimal | None, input_price: Decimal) -> Decimal:
     return input_price if price is None else price
 
 
+FREE = ModelPrice(input_per_mtok=Decimal(0), output_per_mtok=Decimal(0))
+
+
 class PriceBook:
     """Prices calls by `provider:model` string."""
 
     def __init__(self, overrides: Mapping[str, ModelPrice]) -> None:
         self._overrides = dict(overrides)
+        self._price_lists: dict[str, ModelPrice | None] = {}
 
     def cost(self, model: str, usage: Usage) -> Decimal | None:
         """The call's cost in USD, or None when nobody knows the model's price."""
-        override = self._overrides.get(model)
-        if override is not None:
-            return override.cost(usage)
+        price_list = self._price_list(model)
+        if price_list is not None:
+            return price_list.cost(usage)
         provider, _, name = model.partition(":")
-        if provider in FREE_PROVIDERS:
-            return Decimal(0)
         return _bundled_price(provider, name, usage)
+
+    def _price_list(self, model: str) -> ModelPrice | None:
+        """The settings' prices of `model`, free for an in-process one, or genai-prices' when
+        they are flat (looked up once); None when genai-prices must calculate each call."""
+        if model not in self._price_lists:
+            provider, _, name = model.partition(":")
+            listed = self._overrides.get(model)
+            if listed is None:
+                listed = FREE if provider in FREE_PROVIDERS else _flat_bundled_prices(provider, name)
+            self._price_lists[model] = listed
+        return self._price_lists[model]
 
     def is_priced(self, model: str) -> bool:
         """Whether calls of `model` will be priced (checked once per model at start-up)."""
         return self.cost(model, Usage(input_tokens=1, output_tokens=1)) is not None
+
+
+def _flat_bundled_prices(provider: str, model: str) -> ModelPrice | None:
+    """genai-prices' prices for `model` as one flat price per token kind, when they are: not
+    tiered, not dependent on the date or hour, and charging no unit a call could use besides
+    tokens. None otherwise, and for a model genai-prices does not know."""
+    from genai_prices.data_snapshot import get_snapshot
+    from genai_prices.types import ModelPrice as BundledPrice
+
+    try:
+        _, info = get_snapshot().find_provider_model(model, None, provider, None)
+    except LookupError:
+        return None
+    if not isinstance(info.prices, BundledPrice):  # conditional on the request's time
+        return None
+    prices = vars(info.prices).items()
+    listed = {unit: price for unit, price in prices if price is not None and unit[0] != "_"}
+    tokens = {unit: price for unit, price in listed.items() if unit in TOKEN_PRICES}
+    others = listed.keys() - tokens.keys() - UNCOUNTED_UNITS
+    if others or not all(isinstance(price, Decimal) for price in tokens.values()):
+        return None
+    if "input_mtok" not in tokens or "output_mtok" not in tokens:
+        return None
+    return ModelPrice.model_validate({TOKEN_PRICES[unit]: price for unit, price in tokens.items()})
 
 
 def _bundled_price(provider: str, model: str, usage: Usage) -> Decimal | None:
