@@ -96,6 +96,10 @@ class ServerSpec:
         """Port 0: the kernel picks a free port as the server binds it, and uvicorn logs it."""
         return [sys.executable, *self.arguments, "--host", HOST, "--port", "0"]
 
+    def health_request(self) -> bytes:
+        """What is polled until it answers 200: the server is started then."""
+        return HEALTH_REQUEST
+
 
 def bare_server(env: Mapping[str, str], baseline: Baseline) -> ServerSpec:
     """uvicorn serving the baseline's bare app, with the options `serve` gives uvicorn for the
@@ -164,7 +168,7 @@ async def serving(spec: ServerSpec, workdir: Path, log_name: str) -> AsyncIterat
             *spec.command(), env=dict(spec.env), cwd=workdir, stdout=stdout, stderr=stderr
         )
     try:
-        port = await _wait_healthy(spec.name, process, output)
+        port = await _wait_healthy(spec, process, output)
         start_seconds = asyncio.get_running_loop().time() - started
         yield Running(port, process.pid, start_seconds)
     finally:
@@ -218,9 +222,10 @@ async def _printing_its_port(
 
 
 async def _wait_healthy(
-    name: str, process: asyncio.subprocess.Process, output: Sequence[Path]
+    spec: ServerSpec, process: asyncio.subprocess.Process, output: Sequence[Path]
 ) -> int:
-    """The port the server logged it bound, once `/healthz` answers 200 there."""
+    """The port the server logged it bound, once its health request is answered 200 there."""
+    name = spec.name
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STARTUP_TIMEOUT_SECONDS
     port: int | None = None
@@ -231,13 +236,13 @@ async def _wait_healthy(
         port = port or _bound_port(output)
         try:
             async with asyncio.timeout(1.0):
-                if port and (await fetch(port, HEALTH_REQUEST)).status == 200:
+                if port and (await fetch(port, spec.health_request())).status == 200:
                     return port
         except (OSError, TimeoutError, asyncio.IncompleteReadError):
             pass
         await asyncio.sleep(POLL_INTERVAL_SECONDS)
     timeout = STARTUP_TIMEOUT_SECONDS
-    raise ServerError(f"{name} did not answer /healthz within {timeout:g} s{_tail(output)}")
+    raise ServerError(f"{name} was not healthy within {timeout:g} s{_tail(output)}")
 
 
 def _bound_port(output: Sequence[Path]) -> int | None:

@@ -56,7 +56,7 @@ from .servers import (
     upstream,
 )
 from .service import model_calls
-from .workload import Tickets, get_request
+from .workload import Requests, Tickets, get_request
 
 WARMUP_SECONDS = 1.0
 T = TypeVar("T")
@@ -78,7 +78,7 @@ async def measure(
     server: str,
     running: Running,
     round_number: int,
-    tickets: Tickets,
+    requests: Requests,
     options: Options,
     *,
     has_cache: bool = False,
@@ -88,13 +88,13 @@ async def measure(
     port = running.port
     idle_rss_mb = running.rss_mb()
     warmup = min(WARMUP_SECONDS, options.seconds)
-    warm = await run_phase(port, tickets.next, options.connections, warmup)
-    loaded, cpu_us = await _under_load(running, tickets.next, options)
-    unloaded = await run_phase(port, tickets.next, 1, options.seconds)
+    warm = await run_phase(port, requests.next, options.connections, warmup)
+    loaded, cpu_us = await _under_load(running, requests.next, options)
+    unloaded = await run_phase(port, requests.next, 1, options.seconds)
     cached = cache_cpu_us = None
     if has_cache:
-        await _prime_cache(port, tickets.repeated(), warm)
-        cached, cache_cpu_us = await _under_load(running, tickets.repeated, options)
+        await _prime_cache(port, requests.repeated(), warm)
+        cached, cache_cpu_us = await _under_load(running, requests.repeated, options)
     phases = [phase for phase in (warm, loaded, unloaded, cached) if phase is not None]
     return Sample(
         server=server,

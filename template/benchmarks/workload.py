@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROMPT_NAME = "triage"
@@ -38,6 +39,14 @@ BODY = (
     "Thank you."
 )
 _REF = "{ref}"
+
+
+class Requests(Protocol):
+    """What a measurement sends: a new request each time, or the same one again."""
+
+    def next(self) -> bytes: ...
+
+    def repeated(self) -> bytes: ...
 
 
 class Tickets:
