@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvloop
+from ai_service.chaos.environment import FAKE_API_KEY
 from tests.shipped import shipped_prompts
 
 from .baseline import BASELINE
@@ -40,7 +41,7 @@ from .servers import (
 )
 from .service import ENV_PREFIX
 from .throughput import measure
-from .workload import BODY, SUBJECT, Requests, Tickets, get_request
+from .workload import BODY, SUBJECT, UPSTREAM_URL, Requests, Tickets, get_request
 
 os.environ[f"{ENV_PREFIX}PROMPTS_DIR"] = str(shipped_prompts())  # what the bare app renders
 from .bare_endpoint import PROMPT  # after the variable it reads is set
@@ -119,8 +120,8 @@ def proxy_server(executable: str, workdir: Path, to_upstream: Mapping[str, str])
     config.write_text(
         CONFIG.format(
             model=model,
-            api_base=to_upstream["OPENAI_BASE_URL"],
-            api_key=to_upstream["OPENAI_API_KEY"],
+            api_base=f"{to_upstream[UPSTREAM_URL]}/v1",
+            api_key=FAKE_API_KEY,
         ),
         encoding="utf-8",
     )

@@ -27,7 +27,7 @@ from tests.shipped import shipped_flags, shipped_prompts
 
 from .load import HOST, fetch
 from .service import ENV_PREFIX
-from .workload import PROJECT_ROOT, Baseline, get_request
+from .workload import PROJECT_ROOT, UPSTREAM_URL, Baseline, get_request
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -194,7 +194,8 @@ async def upstream(env: Mapping[str, str], baseline: Baseline) -> AsyncIterator[
         return
     arguments = ("-m", "benchmarks.upstream")
     async with _printing_its_port("the fake upstream", arguments, env) as port:
-        yield dict(baseline.upstream_environment(f"http://{HOST}:{port}"))
+        root_url = f"http://{HOST}:{port}"
+        yield {UPSTREAM_URL: root_url, **baseline.upstream_environment(root_url)}
 
 
 @asynccontextmanager

@@ -14,6 +14,8 @@ PROMPT_NAME = "triage"
 PROMPT_VERSION = 1
 """The full service's `production` label serves this prompt version, so both servers render
 the same prompt for the same model."""
+UPSTREAM_URL = "BENCH_UPSTREAM_URL"
+"""The variable that gives a bare app the fake upstream's root URL."""
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,8 @@ class Baseline:
     model: str
     """The full service's model, as `provider:model`; the bare app calls the same."""
     upstream_environment: Callable[[str], Mapping[str, str]] | None = field(default=None)
-    """With a provider: the variables, given to both servers, that send its SDK (and the
-    service's adapter) to the fake upstream at the given root URL. None: no upstream."""
+    """With a provider: the variables that send the service's adapter to the fake upstream at
+    the given root URL (the bare app reads `UPSTREAM_URL`). None: no upstream."""
 
 TRIAGE_PATH = "/v1/triage"
 SUBJECT = "Charged twice for my subscription this month, ref {ref}"
