@@ -62,6 +62,17 @@ def copy_template(template: Path, destination: Path, *extra: str) -> None:
     )
 
 
+def installed_default_project(work: Path) -> Path:
+    """This checkout's template, as it is on disk, generated with the defaults under `work` and
+    installed: the project other benchmarks add their modules to."""
+    template = work / "template"
+    shutil.copytree(ROOT, template, ignore=IGNORED)
+    project = work / "project"
+    copy_template(template, project)
+    run(["uv", "sync", "--locked"], cwd=project)
+    return project
+
+
 def _timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()

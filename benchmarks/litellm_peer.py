@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from foundation import IGNORED, ROOT, copy_template, run
+from foundation import ROOT, installed_default_project, run
 
 MEASURE = ROOT / "benchmarks" / "litellm_peer" / "measure.py"
 
@@ -38,11 +38,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        template = work / "template"
-        shutil.copytree(ROOT, template, ignore=IGNORED)
-        project = work / "project"
-        copy_template(template, project)
-        run(["uv", "sync", "--locked"], cwd=project)
+        project = installed_default_project(work)
         proxy_env = work / "litellm"
         run(["uv", "venv", "--quiet", "--python", sys.executable, str(proxy_env)], cwd=work)
         install = ["uv", "pip", "install", "--quiet", "--python", str(proxy_env / "bin" / "python")]

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from foundation import IGNORED, ROOT, copy_template, run
+from foundation import ROOT, installed_default_project, run
 
 MODULES = {
     "telemetry_only_app.py": "floor_app.py",
@@ -41,11 +41,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        template = work / "template"
-        shutil.copytree(ROOT, template, ignore=IGNORED)
-        project = work / "project"
-        copy_template(template, project)
-        run(["uv", "sync", "--locked"], cwd=project)
+        project = installed_default_project(work)
         for source, target in MODULES.items():
             shutil.copy(HERE / source, project / "benchmarks" / target)
         python = project / ".venv" / "bin" / "python"
