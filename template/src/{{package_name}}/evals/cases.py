@@ -79,6 +79,25 @@ def dataset_type(feature: Feature) -> type[EvalDataset]:
     return Dataset[feature.request, feature.expected, CaseMetadata]  # type: ignore[name-defined]
 
 
+def read_dataset(feature: Feature, file: Path) -> EvalDataset:
+    """One dataset file of `feature`'s shape.
+
+    PyYAML's libyaml parser reads it, where pydantic-evals' `from_file` uses the pure-Python
+    one: a feature's slices load in a tenth of the time (70 ms for triage's), which every eval
+    run, gate and load test pays.
+
+    Raises ValueError (a ValidationError) when the file is not a dataset of this shape, and a
+    YAML error when it is not YAML.
+    """
+    text = file.read_text(encoding="utf-8").removeprefix("\ufeff")
+    loaded = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 -- the safe loader, in C
+    return dataset_type(feature).from_dict(loaded, default_name=file.stem)
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader, when PyYAML was built with it (its wheels are)."""
+
+
 def load_cases(feature: Feature, path: Path) -> list[EvalCase]:
     """The cases of one dataset file, or of every `*.yaml` file of a directory but `gate.yaml`
     (sorted by name).
@@ -98,7 +117,7 @@ def load_cases(feature: Feature, path: Path) -> list[EvalCase]:
     cases: list[EvalCase] = []
     for file in files:
         try:
-            found = dataset_type(feature).from_file(file).cases
+            found = read_dataset(feature, file).cases
         except (ValueError, OSError, yaml.YAMLError) as exc:
             raise ValueError(f"{file}: {exc}") from exc
         for case in found:

@@ -25,7 +25,7 @@ from sqlalchemy import RowMapping, and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..database.tables import answers, feedback
-from ..evals.cases import CaseMetadata, Source, dataset_type
+from ..evals.cases import CaseMetadata, Source, dataset_type, read_dataset
 from ..feature import Feature
 from ..redaction import Redactor
 
@@ -132,8 +132,11 @@ def add_cases(
 
     Raises ValueError (or a YAML error) when the file exists but is not a dataset of this shape.
     """
-    of_feature = dataset_type(feature)
-    dataset = of_feature.from_file(path) if path.exists() else of_feature(name=path.stem, cases=[])
+    dataset = (
+        read_dataset(feature, path)
+        if path.exists()
+        else dataset_type(feature)(name=path.stem, cases=[])
+    )
     known = {case.name for case in dataset.cases}
     export = Export()
     for answer in corrected:
