@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
@@ -9,10 +11,12 @@ from pydantic_settings import SettingsError
 from .settings import Settings
 
 
-def load_settings() -> Settings:
-    """The service's settings from the environment and `.env`, or exit 2 saying what is wrong."""
+def load_settings(**options: Any) -> Settings:
+    """The service's settings from the environment and `.env`, under the command's `options`
+    (by setting name; None: not given), or exit 2 saying what is wrong."""
+    given = {name: value for name, value in options.items() if value is not None}
     try:
-        return Settings()
+        return Settings(**given)
     except (ValidationError, SettingsError) as exc:  # SettingsError: a value that is not JSON
         typer.echo(f"Invalid configuration:\n{exc}", err=True)
         raise typer.Exit(code=2) from exc

@@ -12,6 +12,7 @@ installed: asking for gRPC stops start-up instead of silently exporting nothing.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -20,6 +21,7 @@ from opentelemetry.metrics import Meter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import (
+    SERVICE_INSTANCE_ID,
     SERVICE_NAME,
     SERVICE_VERSION,
     OTELResourceDetector,
@@ -67,13 +69,21 @@ def configure_telemetry(
     *,
     span_processors: Sequence[SpanProcessor] = (),
     metric_readers: Sequence[MetricReader] = (),
+    export: bool = True,
 ) -> Telemetry:
-    """Providers for this service; `span_processors` and `metric_readers` add in-process sinks."""
+    """Providers for this service; `span_processors` and `metric_readers` add in-process sinks.
+
+    `export=False` keeps every signal in the process whatever the `OTEL_*` variables ask (they
+    are still checked): for an app built only to check the configuration."""
     detected = OTELResourceDetector().detect().attributes
+    # Each process is an instance of its own (a worker, a replica): a backend must not add up
+    # their cumulative counters as one series. OTEL_RESOURCE_ATTRIBUTES may name it instead.
+    instance = {SERVICE_INSTANCE_ID: str(uuid.uuid4())}
     resource = Resource.create(
-        {SERVICE_NAME: service_name, SERVICE_VERSION: service_version, **detected}
+        {SERVICE_NAME: service_name, SERVICE_VERSION: service_version, **instance, **detected}
     )
-    exports = frozenset(signal for signal in SIGNALS if _exports(signal))
+    requested = frozenset(signal for signal in SIGNALS if _exports(signal))
+    exports = requested if export else frozenset[Signal]()
     processors = list(span_processors)
     if "traces" in exports:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
