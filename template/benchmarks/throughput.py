@@ -38,6 +38,7 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -176,7 +177,7 @@ async def sink_counts(port: int) -> Telemetry:
 def ledger_outcomes(workdir: Path) -> dict[str, int]:
     """Rows the full service wrote to its SQLite ledger for live requests, by outcome (read
     after it stopped). Shadow runs the project's flags turn on write rows of their own."""
-    with sqlite3.connect(ledger_path(workdir)) as connection:
+    with closing(sqlite3.connect(ledger_path(workdir))) as connection:
         # The schema's own names, not input: safe to format in.
         table, shadow = model_calls.name, model_calls.c.shadow.name
         query = f"SELECT outcome, COUNT(*) FROM {table} WHERE NOT {shadow} GROUP BY outcome"  # noqa: S608
