@@ -64,18 +64,18 @@ class Measured:
 def specs(
     env: dict[str, str], workdir: Path, sink: int, key: str, redis: str
 ) -> list[tuple[str, int, ServerSpec]]:
-    """Both servers at every worker count, and the full service at one worker with its stores
-    in memory (its default, as `make bench` runs it), each with its name in the table."""
-    full = full_server(env, workdir, sink, key, BASELINE)
-    servers = [("full, stores in memory, 1", 1, full)]
+    """Each server at every worker count, then the full service at one worker with its stores
+    in memory (its default, as `make bench` runs it): each with its name in the table."""
+    bare, full = bare_server(env, BASELINE), full_server(env, workdir, sink, key, BASELINE)
+    servers = []
     for workers in WORKER_COUNTS:
-        bare = bare_server(env, BASELINE)
-        arguments = (*bare.arguments, "--workers", str(workers))
-        bare = dataclasses.replace(bare, arguments=arguments)
-        servers.append((f"bare, {workers}", workers, bare))
+        spec = dataclasses.replace(bare, arguments=(*bare.arguments, "--workers", str(workers)))
+        servers.append((f"bare, {workers}", workers, spec))
+    for workers in WORKER_COUNTS:
         shared = {f"{ENV_PREFIX}WORKERS": str(workers), f"{ENV_PREFIX}REDIS_URL": redis}
         spec = dataclasses.replace(full, env={**full.env, **shared})
-        servers.append((f"full, {workers}", workers, spec))
+        servers.append((f"full, stores in Redis, {workers}", workers, spec))
+    servers.append(("full, stores in memory, 1", 1, full))
     return servers
 
 
