@@ -23,7 +23,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +42,16 @@ def run(command: list[str], cwd: Path) -> str:
         command, cwd=cwd, env=_env(), check=True, capture_output=True, timeout=600
     )
     return done.stdout.decode()
+
+
+def run_measurement(project: Path, module: str, arguments: Sequence[str]) -> str:
+    """Run `benchmarks.<module>` (added to the project's `benchmarks/`) with the project's
+    interpreter; its standard output, or exit with its standard error if it fails."""
+    python = project / ".venv" / "bin" / "python"
+    try:
+        return run([str(python), "-m", f"benchmarks.{module}", *arguments], project)
+    except subprocess.CalledProcessError as failed:
+        sys.exit(failed.stderr.decode())
 
 
 def copy_template(template: Path, destination: Path, *extra: str) -> None:

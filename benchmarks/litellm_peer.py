@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from foundation import ROOT, installed_default_project, run
+from foundation import ROOT, installed_default_project, run, run_measurement
 
 MEASURE = ROOT / "benchmarks" / "litellm_peer" / "measure.py"
 
@@ -44,14 +43,9 @@ def main() -> None:
         install = ["uv", "pip", "install", "--quiet", "--python", str(proxy_env / "bin" / "python")]
         run([*install, f"litellm[proxy]=={args.litellm}"], cwd=work)
         shutil.copy(MEASURE, project / "benchmarks" / "peer_measure.py")
-        python = project / ".venv" / "bin" / "python"
         options = ["--rounds", str(args.rounds), "--seconds", f"{args.seconds:g}"]
         executable = str(proxy_env / "bin" / "litellm")
-        command = [str(python), "-m", "benchmarks.peer_measure", "--litellm", executable]
-        try:
-            measured = run([*command, *options], project)
-        except subprocess.CalledProcessError as failed:
-            sys.exit(failed.stderr.decode())
+        measured = run_measurement(project, "peer_measure", ["--litellm", executable, *options])
     print(measured)
     print(
         f"LiteLLM {args.litellm}. Command: `uv run python benchmarks/litellm_peer.py "

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from foundation import ROOT, installed_default_project, run
+from foundation import ROOT, installed_default_project, run_measurement
 
 MODULES = {
     "telemetry_only_app.py": "floor_app.py",
@@ -44,12 +42,8 @@ def main() -> None:
         project = installed_default_project(work)
         for source, target in MODULES.items():
             shutil.copy(HERE / source, project / "benchmarks" / target)
-        python = project / ".venv" / "bin" / "python"
         options = ["--rounds", str(args.rounds), "--seconds", f"{args.seconds:g}"]
-        try:
-            measured = run([str(python), "-m", "benchmarks.floor_measure", *options], project)
-        except subprocess.CalledProcessError as failed:
-            sys.exit(failed.stderr.decode())
+        measured = run_measurement(project, "floor_measure", options)
     print(measured)
     print(f"Command: `uv run python benchmarks/telemetry_floor.py {' '.join(options)}`")
 

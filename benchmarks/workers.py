@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from foundation import ROOT, installed_default_project, run
+from foundation import ROOT, installed_default_project, run_measurement
 
 MEASURE = ROOT / "benchmarks" / "workers" / "measure.py"
 
@@ -41,11 +39,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         project = installed_default_project(Path(scratch))
         shutil.copy(MEASURE, project / "benchmarks" / "workers_measure.py")
-        python = project / ".venv" / "bin" / "python"
-        try:
-            measured = run([str(python), "-m", "benchmarks.workers_measure", *options], project)
-        except subprocess.CalledProcessError as failed:
-            sys.exit(failed.stderr.decode())
+        measured = run_measurement(project, "workers_measure", options)
     print(measured)
     print(f"Command: `uv run python benchmarks/workers.py {' '.join(options)}`")
 
